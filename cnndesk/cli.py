@@ -1,0 +1,260 @@
+"""Command-line front door. ``cnndesk`` alone opens the GUI; everything else runs on the engine, without Qt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from cnndesk import __version__
+
+
+def _fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    seconds = max(0, int(round(seconds)))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _progress_printer(stream: TextIO, epochs: int):
+    """A TrainingCallback drawing a one-line progress bar (a terminal) or epoch lines (a log)."""
+    from cnndesk.engine import TrainingCallback
+
+    class ProgressPrinter(TrainingCallback):
+        def __init__(self) -> None:
+            self.interactive = stream.isatty()
+            self.last_draw = 0.0
+            self.smoothed: float | None = None
+
+        def on_fit_start(self, info) -> None:
+            stream.write(
+                f"Training {info.config.model} ({info.params:,} parameters) on {info.device} — "
+                f"{info.train_samples:,} training and {info.test_samples:,} test images, "
+                f"{epochs} epoch(s) of {info.batches_per_epoch} batches\n"
+            )
+            stream.flush()
+
+        def on_batches(self, batches) -> None:
+            for b in batches:
+                self.smoothed = b.loss if self.smoothed is None else 0.95 * self.smoothed + 0.05 * b.loss
+            last = batches[-1]
+            now = time.monotonic()
+            if not self.interactive or (now - self.last_draw < 0.1 and last.batch != last.batches_per_epoch):
+                return
+            self.last_draw = now
+            width = 24
+            filled = int(width * last.batch / last.batches_per_epoch)
+            bar = "#" * filled + "." * (width - filled)
+            stream.write(
+                f"\repoch {last.epoch}/{epochs} [{bar}] {last.batch}/{last.batches_per_epoch} "
+                f"loss {self.smoothed:.4f}  {last.samples_per_second:,.0f} samples/s  "
+                f"ETA {_fmt_duration(last.eta)} "
+            )
+            stream.flush()
+
+        def on_epoch_end(self, m) -> None:
+            if self.interactive:
+                stream.write("\r\033[K")
+            stream.write(
+                f"epoch {m.epoch}/{epochs}  loss {m.train_loss:.4f}  train {m.train_accuracy:.2%}  "
+                f"test {m.test_accuracy:.2%}  {m.seconds:.1f} s  {m.samples_per_second:,.0f} samples/s\n"
+            )
+            stream.flush()
+
+    return ProgressPrinter()
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cnndesk.engine import TrainConfig, TrainingControl, fit, save_checkpoint
+    from cnndesk.engine.paths import checkpoints_dir
+
+    config = TrainConfig.for_model(
+        args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        schedule=args.schedule,
+        device=args.device,
+        seed=args.seed,
+        dataset=args.dataset,
+        train_samples=args.train_samples,
+        target_accuracy=args.target_accuracy,
+    )
+    if args.no_augment:
+        config.augment = False
+    config.validate()
+    out = Path(args.out) if args.out else checkpoints_dir() / f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+
+    control = TrainingControl()
+
+    def on_interrupt(signum, frame):  # first Ctrl+C stops after this batch and still saves
+        sys.stderr.write("\nStopping after this batch (Ctrl+C again to abort)…\n")
+        control.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = fit(config, callbacks=[_progress_printer(sys.stderr, config.epochs)], control=control)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    path = save_checkpoint(result.model, out, training=config.to_dict(), metrics=result.metrics())
+    sys.stderr.write(
+        f"Test accuracy {result.test_accuracy:.2%} after {result.epochs_completed} epoch(s), "
+        f"{result.train_seconds:.1f} s. Saved {path}\n"
+    )
+    if args.json:
+        _emit_json({
+            "model": config.model,
+            "epochs": result.epochs_completed,
+            "test_accuracy": result.test_accuracy,
+            "train_seconds": result.train_seconds,
+            "samples_per_second": result.samples_per_second,
+            "checkpoint": str(path),
+        })
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from cnndesk.engine import evaluate, load_model, load_splits
+
+    model, meta = load_model(args.checkpoint)
+    dataset = meta.get("training", {}).get("dataset", "mnist")
+    result = evaluate(model, load_splits(dataset).test)
+    if args.json:
+        _emit_json({
+            "test_accuracy": result.accuracy,
+            "per_class_accuracy": result.per_class_accuracy,
+            "confusion_matrix": result.confusion_matrix,
+        })
+        return 0
+    print(f"{meta['model']['name']}: test accuracy {result.accuracy:.2%} on {dataset}")
+    print("per class: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(result.per_class_accuracy)))
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("     " + "".join(f"{d:>6}" for d in range(10)))
+    for d, row in enumerate(result.confusion_matrix):
+        print(f"{d:>5}" + "".join(f"{v:>6}" for v in row))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import torch
+
+    from cnndesk.engine import CnndeskError, load_image, load_model, predict_probabilities, preprocess
+
+    model, _ = load_model(args.checkpoint)
+    inputs = []
+    for path in args.images:
+        prepared = preprocess(load_image(path))
+        if prepared is None:
+            raise CnndeskError(f"{path}: no digit found (the image is blank).")
+        inputs.append(prepared.tensor())
+    probabilities = predict_probabilities(model, torch.cat(inputs)).tolist()
+    predictions = []
+    for path, probs in zip(args.images, probabilities, strict=True):
+        label = max(range(10), key=probs.__getitem__)
+        predictions.append({"path": str(path), "label": label, "probabilities": probs})
+        if not args.json:
+            print(f"{path}: {label} ({probs[label]:.1%})")
+    if args.json:
+        _emit_json({"predictions": predictions})
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from cnndesk.engine import MODELS, build_model, count_parameters
+
+    rows = [{"name": name, "params": count_parameters(build_model(name)), "description": spec.description}
+            for name, spec in MODELS.items()]
+    if args.json:
+        _emit_json({"models": rows})
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['params']:>9,}  {r['description']}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from cnndesk.ui.app import run_app
+
+    return run_app(checkpoint=args.checkpoint)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnndesk", description="Draw a digit, see inside a CNN, train it live. Without a command: the GUI."
+    )
+    parser.add_argument("--version", action="version", version=f"cnndesk {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--checkpoint", help="start with this model instead of the bundled LeNet5")
+    gui.set_defaults(func=cmd_gui)
+
+    train = sub.add_parser("train", help="train a model on MNIST and save a checkpoint")
+    train.add_argument("--model", default="lenet5", help="registry name (see `cnndesk models`)")
+    train.add_argument("--epochs", type=int, help="default: the model's recipe")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate (peak rate for onecycle)")
+    train.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    train.add_argument("--schedule", choices=["onecycle", "cosine", "step", "constant"])
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--dataset", default="mnist", help="mnist (bundled), fashion-mnist or kmnist (downloaded)")
+    train.add_argument("--train-samples", type=int, help="use only the first N training images")
+    train.add_argument("--target-accuracy", type=float, help="stop once the test accuracy reaches this, e.g. 0.99")
+    train.add_argument("--no-augment", action="store_true", help="train without random affine augmentation")
+    train.add_argument("--out", help="checkpoint path (default: the user data folder)")
+    train.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    train.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("eval", help="test accuracy, per class, and the confusion matrix")
+    ev.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("predict", help="classify image files (dark-on-light or light-on-dark)")
+    pr.add_argument("images", nargs="+")
+    pr.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_predict)
+
+    models = sub.add_parser("models", help="list the architectures and their parameter counts")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+    from cnndesk.engine.errors import CnndeskError
+
+    try:
+        return int(args.func(args) or 0)
+    except CnndeskError as exc:
+        sys.stderr.write(f"cnndesk: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("cnndesk: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Checkpoints: one ``.safetensors`` file, weights plus JSON metadata in its header. Never unpickled.
+
+The header's ``cnndesk`` entry holds ``{"format", "version", "model": {name, options}, "training": {...},
+"metrics": {...}}``; the model config rebuilds the architecture exactly. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import CnndeskError
+from .models import Network, build_model
+from .resources import pretrained_path
+
+FORMAT = "cnndesk.checkpoint"
+VERSION = 1
+METADATA_KEY = "cnndesk"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then rename over ``path``: a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(
+    model: Network,
+    path: str | Path,
+    training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        path = path.with_name(path.name + ".safetensors")
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config,
+        "training": training or {},
+        "metrics": metrics or {},
+    }
+    metadata = {METADATA_KEY: json.dumps(header)}
+    try:
+        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    except OSError as exc:
+        raise CnndeskError(f"Could not write {path}: {exc.strerror or exc}.") from None
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint, without loading its weights."""
+    path = Path(path)
+    if not path.exists():
+        raise CnndeskError(f"No such checkpoint: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get(METADATA_KEY)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CnndeskError(f"{path} is not a safetensors checkpoint ({exc}).") from None
+    if raw is None:
+        raise CnndeskError(f"{path} is a safetensors file but not a cnndesk checkpoint (no '{METADATA_KEY}' header).")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise CnndeskError(f"{path} has a damaged cnndesk header.") from None
+    if meta.get("format") != FORMAT or not isinstance(meta.get("model"), dict):
+        raise CnndeskError(f"{path} is not a cnndesk checkpoint.")
+    if int(meta.get("version", 0)) > VERSION:
+        raise CnndeskError(f"{path} was written by a newer cnndesk (format {meta['version']}); please upgrade.")
+    return meta
+
+
+def load_model(path: str | Path | None = None, device: torch.device | str = "cpu") -> tuple[Network, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights. ``None`` loads the bundled LeNet5.
+
+    Returns ``(model, metadata)``; the model is in eval mode on ``device``.
+    """
+    path = Path(path) if path is not None else pretrained_path("lenet5")
+    meta = read_metadata(path)
+    try:
+        model = build_model(meta["model"])
+    except CnndeskError as exc:
+        raise CnndeskError(f"{path} needs a model this cnndesk cannot build: {exc}") from None
+    with safe_open(str(path), framework="pt") as handle:
+        state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise CnndeskError(f"{path} does not fit the '{meta['model']['name']}' architecture: {first}") from None
+    model.to(device).eval()
+    return model, meta

@@ -1,0 +1,128 @@
+"""Look inside a model for one input: probabilities and what every layer computes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models import Network, Normalize
+
+_ACTIVATION_TYPES = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU)
+_HIDDEN_TYPES = (Normalize, nn.Flatten, nn.Dropout, nn.Dropout2d, nn.Identity)
+_FOLDED_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, *_ACTIVATION_TYPES)
+
+
+@dataclass(frozen=True)
+class LayerActivation:
+    name: str  # the layer's name in the model, e.g. "conv1"
+    label: str  # what the view shows, e.g. "conv1 · ReLU"
+    kind: str  # "conv", "pool", "fc" or "other"
+    output: np.ndarray  # (C, H, W) for feature maps, (F,) for vectors
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.output.shape)
+
+    @property
+    def is_map(self) -> bool:
+        return self.output.ndim == 3
+
+
+@dataclass(frozen=True)
+class Inspection:
+    probabilities: np.ndarray  # (10,)
+    layers: list[LayerActivation]
+
+    @property
+    def label(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+
+def _kind(module: nn.Module) -> str:
+    if isinstance(module, nn.Conv2d):
+        return "conv"
+    if isinstance(module, nn.MaxPool2d | nn.AvgPool2d | nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
+        return "pool"
+    if isinstance(module, nn.Linear):
+        return "fc"
+    return "other"
+
+
+def _short(module: nn.Module) -> str:
+    if isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
+        return "BN"
+    return type(module).__name__
+
+
+@torch.inference_mode()
+def inspect_input(model: Network, x: torch.Tensor) -> Inspection:
+    """One forward pass over ``x`` (1, 1, 28, 28), keeping every visible layer's output.
+
+    Batch-norm and activation layers fold into the layer before them ("conv1 · ReLU" shows the activated
+    maps); normalisation, flatten and dropout are not shown.
+    """
+    layers: list[LayerActivation] = []
+    out = x
+    for name, module in model.named_children():
+        out = module(out)
+        if isinstance(module, _HIDDEN_TYPES):
+            continue
+        if isinstance(module, _FOLDED_TYPES) and layers and layers[-1].shape == tuple(out.shape[1:]):
+            prev = layers[-1]
+            layers[-1] = LayerActivation(prev.name, f"{prev.label} · {_short(module)}", prev.kind, out[0].numpy())
+            continue
+        layers.append(LayerActivation(name, name, _kind(module), out[0].numpy()))
+    probabilities = torch.softmax(out[0].float(), dim=0).numpy()
+    return Inspection(probabilities, layers)
+
+
+@torch.inference_mode()
+def predict_probabilities(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Class probabilities for a batch (N, 1, 28, 28) of [0, 1] pixels."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    probs = torch.softmax(model(images.to(device)), dim=1).cpu()
+    model.train(was_training)
+    return probs
+
+
+class Predictor:
+    """The UI's own CPU copy of a model, in eval mode, refreshed from weight snapshots.
+
+    It is never the model being trained: training can go on in another thread while this one predicts.
+    """
+
+    def __init__(self, model: Network) -> None:
+        self.model = self._cpu_copy(model)
+
+    @staticmethod
+    def _cpu_copy(model: Network) -> Network:
+        clone = copy.deepcopy(model).to("cpu")
+        clone.eval()
+        return clone
+
+    def set_model(self, model: Network) -> None:
+        self.model = self._cpu_copy(model)
+
+    def load_weights(self, state: Mapping[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(state, strict=True)
+
+    def inspect(self, image: np.ndarray) -> Inspection:
+        """``image``: the 28×28 model input, float in [0, 1], ink high."""
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(1, 1, 28, 28)
+        return inspect_input(self.model, x)
+
+
+def snapshot_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """CPU clones of the weights, safe to hand to another thread."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

@@ -1,0 +1,417 @@
+"""The training loop: whole-tensor batches on the device, events out, stop/pause flags in.
+
+The loop knows nothing about who watches it. Observers implement ``TrainingCallback``; they are told about
+batches in small groups (``on_batches``, at most every ``report_interval`` seconds, so a GPU is not synchronised
+every step) and about each epoch. They influence the loop only through ``TrainingControl``, whose flags the loop
+checks between batches.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Splits, TensorDataset, load_splits
+from .errors import CnndeskError
+from .models import Network, build_model, count_parameters, model_spec
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("onecycle", "cosine", "step", "constant")
+EVAL_BATCH = 1000
+
+
+@dataclass
+class TrainConfig:
+    model: str = "lenet5"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    dataset: str = "mnist"
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 0.004
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"
+    augment: bool = True
+    device: str = "auto"
+    seed: int = 0
+    train_samples: int | None = None  # first N training images only (quick runs, tests)
+    test_samples: int | None = None
+    target_accuracy: float | None = None  # stop once the test accuracy reaches it
+
+    @classmethod
+    def for_model(cls, model: str, **overrides: Any) -> TrainConfig:
+        """The model's own recipe (registry), then ``overrides`` (``None`` values are ignored)."""
+        recipe = dict(model_spec(model).recipe)
+        recipe.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(model=model, **recipe)
+
+    def validate(self) -> None:
+        model_spec(self.model)
+        if self.optimizer not in OPTIMIZERS:
+            raise CnndeskError(f"Unknown optimizer '{self.optimizer}'. Known: {', '.join(OPTIMIZERS)}.")
+        if self.schedule not in SCHEDULES:
+            raise CnndeskError(f"Unknown schedule '{self.schedule}'. Known: {', '.join(SCHEDULES)}.")
+        if self.epochs < 1:
+            raise CnndeskError("Epochs must be at least 1.")
+        if self.batch_size < 1:
+            raise CnndeskError("Batch size must be at least 1.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise CnndeskError("The learning rate must be a positive number.")
+        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
+            raise CnndeskError("The target accuracy is a fraction between 0 and 1, e.g. 0.99.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class BatchMetrics:
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches_per_epoch: int
+    step: int  # 1-based over the whole run
+    loss: float
+    samples_seen: int
+    samples_per_second: float
+    elapsed: float  # seconds of training, pauses excluded
+    eta: float  # seconds left, estimated
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    test_accuracy: float
+    seconds: float
+    samples_per_second: float
+
+
+@dataclass(frozen=True)
+class FitInfo:
+    config: TrainConfig
+    model: Network
+    device: torch.device
+    train_samples: int
+    test_samples: int
+    batches_per_epoch: int
+    params: int
+
+
+@dataclass
+class FitResult:
+    model: Network
+    config: TrainConfig
+    stopped: bool  # ended early by the stop flag
+    reached_target: bool
+    epochs_completed: int
+    history: list[EpochMetrics]
+    test_accuracy: float
+    train_seconds: float  # whole run, evaluation included, pauses excluded
+    samples_per_second: float  # training samples per second of training steps
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "test_accuracy": self.test_accuracy,
+            "epochs_completed": self.epochs_completed,
+            "train_seconds": self.train_seconds,
+            "samples_per_second": self.samples_per_second,
+            "stopped": self.stopped,
+            "history": [asdict(h) for h in self.history],
+        }
+
+
+class TrainingCallback:
+    """Observer of a run. Called on the training thread; must be quick."""
+
+    def on_fit_start(self, info: FitInfo) -> None: ...
+    def on_batches(self, batches: Sequence[BatchMetrics]) -> None: ...
+    def on_epoch_end(self, metrics: EpochMetrics) -> None: ...
+    def on_fit_end(self, result: FitResult) -> None: ...
+
+
+class TrainingControl:
+    """Thread-safe stop and pause flags, checked by the loop between batches."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused loop wakes up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused; returns the seconds spent waiting."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        while not self._running.wait(0.1):
+            pass
+        return time.perf_counter() - start
+
+
+def available_devices() -> list[str]:
+    """Choices for the device option: always auto and cpu, then the accelerators present."""
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def resolve_device(name: str) -> torch.device:
+    name = (name or "auto").lower()
+    if name == "auto":
+        present = available_devices()
+        return torch.device("cuda" if "cuda" in present else "mps" if "mps" in present else "cpu")
+    if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
+        raise CnndeskError(f"Unknown device '{name}'. Use auto, cpu, cuda or mps.")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CnndeskError("CUDA was asked for but no CUDA GPU is available; use --device cpu or auto.")
+    if name == "mps" and "mps" not in available_devices():
+        raise CnndeskError("MPS was asked for but is not available on this machine; use --device cpu or auto.")
+    return torch.device(name)
+
+
+def augment_batch(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mild random affine (±10°, ±10% scale, ±2 px shift) so the model copes with real handwriting."""
+    n = x.shape[0]
+    rand = torch.rand(n, 4, device=x.device, generator=generator)
+    angle = (rand[:, 0] - 0.5) * math.radians(20.0)
+    scale = 0.9 + rand[:, 1] * 0.2
+    shift = (rand[:, 2:] - 0.5) * (4.0 / 14.0)  # ±2 px in [-1, 1] grid units
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """A per-step learning-rate schedule (None for a constant rate)."""
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if config.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, steps_per_epoch * 3), gamma=0.3)
+    return None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float
+    per_class_accuracy: list[float]
+    confusion_matrix: list[list[int]]  # rows: true label, columns: predicted
+    loss: float
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, dataset: TensorDataset, batch_size: int = EVAL_BATCH) -> Evaluation:
+    """Accuracy, per-class accuracy and confusion matrix; the model's device is used."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    confusion = torch.zeros(100, dtype=torch.int64, device=device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    for start in range(0, len(dataset), batch_size):
+        x = dataset.images[start:start + batch_size].to(device, non_blocking=True).float().div_(255.0)
+        y = dataset.labels[start:start + batch_size].to(device, non_blocking=True)
+        logits = model(x)
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+        confusion += torch.bincount(y * 10 + logits.argmax(1), minlength=100)
+    model.train(was_training)
+    matrix = confusion.view(10, 10).cpu()
+    totals = matrix.sum(1).clamp(min=1)
+    n = max(1, len(dataset))
+    return Evaluation(
+        accuracy=float(matrix.diag().sum()) / n,
+        per_class_accuracy=(matrix.diag().double() / totals).tolist(),
+        confusion_matrix=matrix.tolist(),
+        loss=float(loss_sum) / n,
+    )
+
+
+def fit(
+    config: TrainConfig,
+    callbacks: Sequence[TrainingCallback] = (),
+    control: TrainingControl | None = None,
+    splits: Splits | None = None,
+    report_interval: float = 0.05,
+) -> FitResult:
+    """Train a fresh model as ``config`` says. Returns when done, stopped, or the target is reached."""
+    config.validate()
+    control = control or TrainingControl()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    shuffle_gen = torch.Generator().manual_seed(config.seed)
+
+    splits = splits or load_splits(config.dataset)
+    train = splits.train.subset(config.train_samples).to(device)
+    test = splits.test.subset(config.test_samples).to(device)
+    n = len(train)
+    if n == 0:
+        raise CnndeskError("There are no training samples.")
+    batch_size = min(config.batch_size, n)
+    batches = math.ceil(n / batch_size)
+
+    model = build_model(config.model, **config.model_options).to(device)
+    optimizer = make_optimizer(model, config)
+    scheduler = make_scheduler(optimizer, config, batches)
+    info = FitInfo(config, model, device, n, len(test), batches, count_parameters(model))
+    for cb in callbacks:
+        cb.on_fit_start(info)
+
+    history: list[EpochMetrics] = []
+    samples_seen = 0
+    step = 0
+    train_time = 0.0  # time inside training steps, pauses excluded
+    run_start = time.perf_counter()
+    paused_total = 0.0
+    total_steps = config.epochs * batches
+    stopped = reached = False
+    evaluated_at_step = -1
+    last_eval: Evaluation | None = None
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=shuffle_gen).to(device)
+        epoch_start = time.perf_counter()
+        epoch_paused = 0.0
+        epoch_loss = torch.zeros((), device=device)
+        epoch_correct = torch.zeros((), dtype=torch.int64, device=device)
+        epoch_samples = 0
+        pending_losses: list[torch.Tensor] = []
+        pending_meta: list[tuple[int, int]] = []  # (batch, step) for each pending loss
+        last_report = time.perf_counter()
+
+        for batch in range(1, batches + 1):
+            if control.paused:
+                waited = control.wait_while_paused()
+                epoch_paused += waited
+                paused_total += waited
+            if control.stopped:
+                stopped = True
+                break
+            t0 = time.perf_counter()
+            idx = order[(batch - 1) * batch_size: batch * batch_size]
+            x = train.images.index_select(0, idx).float().div_(255.0)
+            y = train.labels.index_select(0, idx)
+            if config.augment:
+                x = augment_batch(x)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            detached = loss.detach()
+            epoch_loss += detached * y.shape[0]
+            epoch_correct += (logits.detach().argmax(1) == y).sum()
+            epoch_samples += y.shape[0]
+            samples_seen += y.shape[0]
+            step += 1
+            pending_losses.append(detached)
+            pending_meta.append((batch, step))
+            now = time.perf_counter()
+            train_time += now - t0
+            if now - last_report >= report_interval or batch == batches:
+                values = torch.stack(pending_losses).tolist()  # one host sync per report
+                rate = samples_seen / max(train_time, 1e-9)
+                elapsed = now - run_start - paused_total
+                eta = (total_steps - step) * (elapsed / step)
+                reports = [
+                    BatchMetrics(epoch, b, batches, s, v, samples_seen, rate, elapsed, eta)
+                    for (b, s), v in zip(pending_meta, values, strict=True)
+                ]
+                pending_losses.clear()
+                pending_meta.clear()
+                for cb in callbacks:
+                    cb.on_batches(reports)
+                last_report = time.perf_counter()
+
+        if epoch_samples == 0:
+            break
+        if stopped and epoch_samples < n:
+            break  # a partial epoch gets no epoch entry; the final evaluation below still runs
+        last_eval = evaluate(model, test) if len(test) else None
+        evaluated_at_step = step
+        seconds = time.perf_counter() - epoch_start - epoch_paused
+        metrics = EpochMetrics(
+            epoch=epoch,
+            train_loss=float(epoch_loss) / epoch_samples,
+            train_accuracy=float(epoch_correct) / epoch_samples,
+            test_accuracy=last_eval.accuracy if last_eval else float("nan"),
+            seconds=seconds,
+            samples_per_second=epoch_samples / max(seconds, 1e-9),
+        )
+        history.append(metrics)
+        for cb in callbacks:
+            cb.on_epoch_end(metrics)
+        if config.target_accuracy is not None and last_eval and last_eval.accuracy >= config.target_accuracy:
+            reached = True
+            break
+        if stopped:
+            break
+
+    if step > 0 and evaluated_at_step != step and len(test):
+        last_eval = evaluate(model, test)
+    model.eval()
+    result = FitResult(
+        model=model,
+        config=config,
+        stopped=stopped,
+        reached_target=reached,
+        epochs_completed=len(history),
+        history=history,
+        test_accuracy=last_eval.accuracy if last_eval else float("nan"),
+        train_seconds=time.perf_counter() - run_start - paused_total,
+        samples_per_second=samples_seen / max(train_time, 1e-9),
+    )
+    for cb in callbacks:
+        cb.on_fit_end(result)
+    return result
