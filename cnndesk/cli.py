@@ -18,7 +18,7 @@ from cnndesk import __version__
 def _fmt_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "--:--"
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -97,7 +97,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.no_augment:
         config.augment = False
     config.validate()
-    out = Path(args.out) if args.out else checkpoints_dir() / f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else checkpoints_dir() / f"{args.model}-{stamp}.safetensors"
 
     control = TrainingControl()
 

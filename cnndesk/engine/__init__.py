@@ -8,7 +8,14 @@ Public API: models (``build_model``, ``MODELS``), data (``load_splits``), prepro
 from .checkpoint import load_model, read_metadata, save_checkpoint
 from .data import Splits, TensorDataset, load_mnist, load_splits
 from .errors import CnndeskError
-from .inspect import Inspection, LayerActivation, Predictor, inspect_input, predict_probabilities, snapshot_weights
+from .inspect import (
+    Inspection,
+    LayerActivation,
+    Predictor,
+    inspect_input,
+    predict_probabilities,
+    snapshot_weights,
+)
 from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
 from .preprocess import Preprocessed, load_image, preprocess
 from .train import (

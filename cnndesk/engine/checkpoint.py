@@ -23,6 +23,8 @@ from .resources import pretrained_path
 FORMAT = "cnndesk.checkpoint"
 VERSION = 1
 METADATA_KEY = "cnndesk"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -31,6 +33,7 @@ def atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; a checkpoint is an ordinary file
     try:
         write(Path(tmp))
         os.replace(tmp, path)

@@ -7,6 +7,7 @@ named layers: the inspector walks its children to show what each layer computes.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ def _mlp(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
 def _mlp_deep(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
     widths = [784, 512, 256, 128, 64]
     layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
-    for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False), start=1):
+    for i, (a, b) in enumerate(itertools.pairwise(widths), start=1):
         layers += [(f"fc{i}", nn.Linear(a, b)), (f"act{i}", _act(o))]
     layers.append((f"fc{len(widths)}", nn.Linear(widths[-1], 10)))
     return OrderedDict(layers)

@@ -1,0 +1,127 @@
+"""Every layer's output for the current input: feature maps as image grids, vectors as bars."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+
+from cnndesk.engine.inspect import Inspection, LayerActivation
+
+MAX_MAPS_PER_ROW = 8
+MAP_ROW_HEIGHT = 70  # px per row of feature maps
+BAR_HEIGHT = 90
+COLORMAP = pg.colormap.get("inferno")
+
+
+def mosaic(maps: np.ndarray, columns: int) -> np.ndarray:
+    """Tile (C, H, W) maps into one image, NaN (transparent) one-pixel gutters between them."""
+    count, h, w = maps.shape
+    rows = math.ceil(count / columns)
+    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan, dtype=np.float32)
+    for i in range(count):
+        r, c = divmod(i, columns)
+        out[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = maps[i]
+    return out
+
+
+class _LayerRow:
+    """The items showing one layer, created once per architecture and updated in place."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, layer: LayerActivation) -> None:
+        self.signature = (layer.label, layer.shape)
+        self.title = layout.addLabel(self._title(layer), row=row, col=0, justify="left", size="9pt")
+        if layer.is_map:
+            channels = layer.shape[0]
+            self.columns = min(channels, MAX_MAPS_PER_ROW)
+            self.view = layout.addViewBox(row=row + 1, col=0, lockAspect=True, enableMouse=False, invertY=True)
+            self.view.setMenuEnabled(False)
+            self.image = pg.ImageItem()
+            self.image.setLookupTable(COLORMAP.getLookupTable(nPts=256))
+            self.view.addItem(self.image)
+            rows = math.ceil(channels / self.columns)
+            layout.layout.setRowFixedHeight(row + 1, MAP_ROW_HEIGHT * rows)
+            self.bars = None
+        else:
+            self.plot = layout.addPlot(row=row + 1, col=0)
+            self.plot.setMenuEnabled(False)
+            self.plot.setMouseEnabled(x=False, y=False)
+            self.plot.hideButtons()
+            size = layer.shape[0]
+            self.plot.setXRange(-0.6, size - 0.4, padding=0)
+            if size <= 10:
+                self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(size)]])
+            self.bars = pg.BarGraphItem(x=np.arange(size), height=np.zeros(size), width=0.8,
+                                        brush=(90, 110, 160), pen=None)
+            self.plot.addItem(self.bars)
+            layout.layout.setRowFixedHeight(row + 1, BAR_HEIGHT)
+        layout.layout.setRowFixedHeight(row, 20)
+
+    @staticmethod
+    def _title(layer: LayerActivation) -> str:
+        return f"<b>{layer.label}</b>  {list(layer.shape)}"
+
+    def update(self, layer: LayerActivation) -> None:
+        values = layer.output
+        if self.bars is None:
+            image = mosaic(values, self.columns)
+            lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
+            self.image.setImage(image, levels=(lo, hi if hi > lo else lo + 1e-6), autoLevels=False)
+            self.view.autoRange(padding=0.01)
+        else:
+            self.bars.setOpts(height=values)
+
+    def clear(self) -> None:
+        if self.bars is None:
+            self.image.clear()
+        else:
+            self.bars.setOpts(height=np.zeros(self.signature[1][0]))
+
+
+class ActivationsView(QScrollArea):
+    """A scrollable column of every visible layer; rebuilt only when the architecture changes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("activations")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.setWidget(self.graphics)
+        self.rows: list[_LayerRow] = []
+        self._signature: tuple = ()
+
+    def layer_titles(self) -> list[str]:
+        return [row.signature[0] for row in self.rows]
+
+    def _rebuild(self, layers: list[LayerActivation]) -> None:
+        self.graphics.clear()
+        self.rows = [_LayerRow(self.graphics.ci, 2 * i, layer) for i, layer in enumerate(layers)]
+        self._signature = tuple((layer.label, layer.shape) for layer in layers)
+        height = sum(20 + (MAP_ROW_HEIGHT * math.ceil(layer.shape[0] / min(layer.shape[0], MAX_MAPS_PER_ROW))
+                           if layer.is_map else BAR_HEIGHT) for layer in layers)
+        self.graphics.setMinimumHeight(height + 20)
+
+    def show_layers(self, layers: list[LayerActivation]) -> None:
+        signature = tuple((layer.label, layer.shape) for layer in layers)
+        if signature != self._signature:
+            self._rebuild(layers)
+        for row, layer in zip(self.rows, layers, strict=True):
+            row.update(layer)
+
+    def show_inspection(self, inspection: Inspection | None) -> None:
+        if inspection is None:
+            for row in self.rows:
+                row.clear()
+            return
+        self.show_layers(inspection.layers)
+
+    def set_architecture(self, layers: list[LayerActivation]) -> None:
+        """Lay out the rows for a model before anything is drawn (shown empty)."""
+        signature = tuple((layer.label, layer.shape) for layer in layers)
+        if signature != self._signature:
+            self._rebuild(layers)
+        for row in self.rows:
+            row.clear()

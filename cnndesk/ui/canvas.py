@@ -1,0 +1,241 @@
+"""The drawing canvas: smooth anti-aliased strokes on a fixed-resolution ink image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from cnndesk.engine.preprocess import load_image
+
+CANVAS_SIZE = 280  # ink image resolution; the widget scales it to fit
+DEFAULT_BRUSH = 22  # in canvas pixels: after scaling to MNIST's 20 px box, a stroke is ~2 px wide like MNIST's
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
+
+
+@dataclass
+class Stroke:
+    width: float
+    points: list[QPointF] = field(default_factory=list)
+
+    def path(self) -> QPainterPath:
+        """A smooth curve through the points: quadratic segments between the midpoints."""
+        pts = self.points
+        path = QPainterPath(pts[0])
+        if len(pts) == 1:
+            path.lineTo(pts[0])
+            return path
+        for i in range(1, len(pts) - 1):
+            mid = (pts[i] + pts[i + 1]) / 2
+            path.quadTo(pts[i], mid)
+        path.lineTo(pts[-1])
+        return path
+
+
+class DrawingCanvas(QWidget):
+    """Draw with mouse or pen; open or drop an image. Ink is white-on-black inside, shown dark-on-paper."""
+
+    changed = Signal()  # the ink changed, also in the middle of a stroke
+    committed = Signal()  # a finished change: stroke released, undo, clear, image loaded
+    imageLoadFailed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setAcceptDrops(True)
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Draw a digit. Esc clears, Ctrl+Z undoes the last stroke; drop an image to load it.")
+        self.brush_width: float = DEFAULT_BRUSH
+        self._strokes: list[Stroke] = []
+        self._current: Stroke | None = None
+        self._background: QImage | None = None  # a loaded image, as ink
+        self._committed = self._blank()  # background + finished strokes
+        self._ink = self._committed.copy()  # committed + the stroke being drawn
+
+    # -- state -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _blank() -> QImage:
+        image = QImage(CANVAS_SIZE, CANVAS_SIZE, QImage.Format.Format_Grayscale8)
+        image.fill(0)
+        return image
+
+    def is_empty(self) -> bool:
+        return not self._strokes and self._current is None and self._background is None
+
+    def stroke_count(self) -> int:
+        return len(self._strokes)
+
+    def ink_array(self) -> np.ndarray:
+        """The ink as float32 (280, 280) in [0, 1], ink high."""
+        image = self._ink
+        buffer = np.frombuffer(image.constBits(), dtype=np.uint8)
+        rows = buffer[: image.bytesPerLine() * CANVAS_SIZE].reshape(CANVAS_SIZE, image.bytesPerLine())
+        return rows[:, :CANVAS_SIZE].astype(np.float32) / 255.0
+
+    def clear(self) -> None:
+        self._strokes.clear()
+        self._current = None
+        self._background = None
+        self._rebuild()
+
+    def undo(self) -> None:
+        """Remove the last stroke (then the loaded image, if that is all that is left)."""
+        if self._strokes:
+            self._strokes.pop()
+        elif self._background is not None:
+            self._background = None
+        else:
+            return
+        self._rebuild()
+
+    def set_brush_width(self, width: float) -> None:
+        self.brush_width = float(width)
+
+    def load_file(self, path: str | Path) -> None:
+        """Replace the drawing with an image file (either polarity); errors go to ``imageLoadFailed``."""
+        from cnndesk.engine.errors import CnndeskError
+
+        try:
+            ink = load_image(path)
+        except CnndeskError as exc:
+            self.imageLoadFailed.emit(str(exc))
+            return
+        self.set_ink_image(ink)
+
+    def set_ink_image(self, ink: np.ndarray) -> None:
+        """Show an ink array (any size, [0, 1], ink high), fitted into the canvas with a margin."""
+        data = np.ascontiguousarray((np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8))
+        h, w = data.shape
+        source = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+        fitted = source.scaled(
+            QSize(CANVAS_SIZE - 40, CANVAS_SIZE - 40),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        background = self._blank()
+        painter = QPainter(background)
+        painter.drawImage((CANVAS_SIZE - fitted.width()) // 2, (CANVAS_SIZE - fitted.height()) // 2, fitted)
+        painter.end()
+        self._strokes.clear()
+        self._current = None
+        self._background = background
+        self._rebuild()
+
+    # -- painting --------------------------------------------------------------------------------------
+    def _pen(self, width: float) -> QPen:
+        pen = QPen(QColor(255, 255, 255), width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        return pen
+
+    def _draw_stroke(self, image: QImage, stroke: Stroke) -> None:
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(self._pen(stroke.width))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(stroke.path())
+        painter.end()
+
+    def _rebuild(self) -> None:
+        self._committed = self._background.copy() if self._background is not None else self._blank()
+        for stroke in self._strokes:
+            self._draw_stroke(self._committed, stroke)
+        self._ink = self._committed.copy()
+        if self._current is not None:
+            self._draw_stroke(self._ink, self._current)
+        self.update()
+        self.changed.emit()
+        self.committed.emit()
+
+    def _target_rect(self) -> QRectF:
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_canvas(self, pos: QPointF) -> QPointF:
+        rect = self._target_rect()
+        scale = CANVAS_SIZE / max(rect.width(), 1.0)
+        return QPointF((pos.x() - rect.x()) * scale, (pos.y() - rect.y()) * scale)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        shown = self._ink.copy()
+        shown.invertPixels()  # dark ink on white paper
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        rect = self._target_rect()
+        painter.drawImage(rect, shown)
+        painter.setPen(QPen(QColor(150, 150, 150), 1))
+        painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        if self.is_empty():
+            painter.setPen(QColor(160, 160, 160))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+        painter.end()
+
+    # -- input -----------------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        self._current = Stroke(self.brush_width, [self._to_canvas(event.position())])
+        self._ink = self._committed.copy()
+        self._draw_stroke(self._ink, self._current)
+        self.update()
+        self.changed.emit()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._current is None:
+            return
+        point = self._to_canvas(event.position())
+        if self._current.points and (point - self._current.points[-1]).manhattanLength() < 0.5:
+            return
+        self._current.points.append(point)
+        self._ink = self._committed.copy()
+        self._draw_stroke(self._ink, self._current)
+        self.update()
+        self.changed.emit()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._current is None:
+            return
+        stroke, self._current = self._current, None
+        self._strokes.append(stroke)
+        self._draw_stroke(self._committed, stroke)
+        self._ink = self._committed.copy()
+        self.update()
+        self.changed.emit()
+        self.committed.emit()
+
+    @staticmethod
+    def _dropped_image(event: QDragEnterEvent | QDropEvent) -> str | None:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES:
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_image(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_image(event)
+        if path:
+            event.acceptProposedAction()
+            self.load_file(path)

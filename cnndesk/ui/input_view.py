@@ -1,0 +1,38 @@
+"""What the model sees: the preprocessing steps from the drawing to the 28×28 input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from cnndesk.engine.preprocess import Preprocessed
+
+STEPS = (
+    ("cropped", "ink"),
+    ("scaled", "20 px box"),
+    ("centred", "model input 28×28"),
+)
+
+
+class InputView(pg.GraphicsLayoutWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inputView")
+        self.setMinimumHeight(130)
+        self.images: dict[str, pg.ImageItem] = {}
+        for col, (key, title) in enumerate(STEPS):
+            self.addLabel(title, row=0, col=col, size="9pt")
+            view = self.addViewBox(row=1, col=col, lockAspect=True, enableMouse=False, invertY=True)
+            view.setMenuEnabled(False)
+            view.enableAutoRange()
+            item = pg.ImageItem(levels=(0.0, 1.0))
+            view.addItem(item)
+            self.images[key] = item
+        self.show_steps(None)
+
+    def show_steps(self, steps: Preprocessed | None) -> None:
+        for key, item in self.images.items():
+            image = np.zeros((28, 28), np.float32) if steps is None else getattr(steps, key)
+            # Shown as on paper: dark ink on white.
+            item.setImage(1.0 - image, levels=(0.0, 1.0), autoLevels=False)

@@ -1,0 +1,372 @@
+"""The main window: wires the canvas, the views, the training panel and the training runner."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnndesk.engine import (
+    CnndeskError,
+    Inspection,
+    Network,
+    Predictor,
+    Preprocessed,
+    TrainConfig,
+    build_model,
+    load_model,
+    preprocess,
+    save_checkpoint,
+)
+from cnndesk.engine.paths import checkpoints_dir
+from cnndesk.engine.resources import pretrained_path
+
+from .activations import ActivationsView
+from .canvas import DrawingCanvas
+from .input_view import InputView
+from .predictions import PredictionLabel, ProbabilityBars
+from .training_panel import TrainingPanel
+from .worker import LossChunk, TrainingOutcome, TrainingRunner
+
+PREDICT_INTERVAL_MS = 15  # while drawing, predictions are coalesced to at most ~60 per second
+CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, checkpoint: str | Path | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.resize(1400, 900)
+        self._input: Preprocessed | None = None
+        self._inspection: Inspection | None = None
+        self._follow_training = False
+        self._model_path: Path | None = None
+        self._model_meta: dict[str, Any] = {}
+        self._user_path: Path | None = None  # where "Save" writes without asking
+
+        self.canvas = DrawingCanvas()
+        self.predictionLabel = PredictionLabel()
+        self.probabilities = ProbabilityBars()
+        self.inputView = InputView()
+        self.activations = ActivationsView()
+        self.trainingPanel = TrainingPanel()
+        self.runner = TrainingRunner(self)
+
+        self._build_layout()
+        self._build_actions()
+        self._connect()
+
+        self._predict_timer = QTimer(self, singleShot=True, interval=PREDICT_INTERVAL_MS)
+        self._predict_timer.timeout.connect(self.update_prediction)
+
+        self.predictor = Predictor(build_model("lenet5"))
+        self._load_initial_model(checkpoint)
+
+    # -- construction ----------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.clearButton = QPushButton("Clear", objectName="clearButton")
+        self.clearButton.setToolTip("Clear the canvas (Esc)")
+        self.undoButton = QPushButton("Undo", objectName="undoButton")
+        self.undoButton.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.openImageButton = QPushButton("Open image…", objectName="openImageButton")
+        self.brushSlider = QSlider(Qt.Orientation.Horizontal, objectName="brushSlider", minimum=6, maximum=48)
+        self.brushSlider.setValue(int(self.canvas.brush_width))
+        self.brushSlider.setToolTip("Brush width")
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Brush"))
+        tools.addWidget(self.brushSlider, 1)
+        tools.addWidget(self.undoButton)
+        tools.addWidget(self.clearButton)
+        tools.addWidget(self.openImageButton)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+
+        middle = QVBoxLayout()
+        middle.addWidget(self.predictionLabel)
+        middle.addWidget(self.probabilities, 2)
+        middle.addWidget(self.inputView, 1)
+        middle_widget = QWidget()
+        middle_widget.setLayout(middle)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left_widget)
+        top.addWidget(middle_widget)
+        top.addWidget(self.activations)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        top.setStretchFactor(2, 4)
+        top.setSizes([440, 320, 640])
+
+        main = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
+        main.addWidget(top)
+        main.addWidget(self.trainingPanel)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setSizes([560, 340])
+        self.setCentralWidget(main)
+        self.modelStatus = QLabel()
+        self.statusBar().addPermanentWidget(self.modelStatus)
+
+    def _action(self, text: str, shortcuts: list, slot, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work wherever the focus is
+        return action
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.openModelAction = self._action("&Open model…", [K.Open], self.open_model_dialog,
+                                            "Open a cnndesk checkpoint")
+        self.openImageAction = self._action("Open &image…", ["Ctrl+I"], self.open_image_dialog,
+                                            "Open an image of a digit")
+        self.saveAction = self._action("&Save model", [K.Save], self.save_model, "Save the current model")
+        self.saveAsAction = self._action("Save model &as…", [K.SaveAs], self.save_model_as)
+        self.quitAction = self._action("&Quit", [K.Quit], self.close)
+        self.undoAction = self._action("&Undo stroke", [K.Undo], self.canvas.undo)
+        self.clearAction = self._action("&Clear canvas", ["Esc", "Delete"], self.canvas.clear)
+        self.trainAction = self._action("&Train", ["Ctrl+T"], self.trainingPanel.trainButton.click)
+        self.pauseAction = self._action("&Pause / resume", ["Ctrl+P"], self.trainingPanel.pauseButton.toggle)
+        self.stopAction = self._action("&Stop", ["Ctrl+."], self.runner.stop)
+        self.aboutAction = QAction("&About cnndesk", self, triggered=self._about)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        for action in (self.openModelAction, self.openImageAction, self.saveAction, self.saveAsAction):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quitAction)
+        edit_menu = menus.addMenu("&Edit")
+        edit_menu.addAction(self.undoAction)
+        edit_menu.addAction(self.clearAction)
+        train_menu = menus.addMenu("&Training")
+        for action in (self.trainAction, self.pauseAction, self.stopAction):
+            train_menu.addAction(action)
+        menus.addMenu("&Help").addAction(self.aboutAction)
+
+    def _connect(self) -> None:
+        self.canvas.changed.connect(self._schedule_prediction)
+        self.canvas.committed.connect(self.update_prediction)
+        self.canvas.imageLoadFailed.connect(self._show_error)
+        self.clearButton.clicked.connect(self.canvas.clear)
+        self.undoButton.clicked.connect(self.canvas.undo)
+        self.openImageButton.clicked.connect(self.open_image_dialog)
+        self.brushSlider.valueChanged.connect(self.canvas.set_brush_width)
+
+        panel = self.trainingPanel
+        panel.startRequested.connect(self.start_training)
+        panel.pauseToggled.connect(self._pause_training)
+        panel.stopRequested.connect(self.runner.stop)
+        self.runner.started.connect(self._on_training_started)
+        self.runner.metrics.connect(self._on_metrics)
+        self.runner.epochDone.connect(panel.add_epoch)
+        self.runner.weights.connect(self._on_weights)
+        self.runner.finished.connect(self._on_training_finished)
+        self.runner.failed.connect(self._on_training_failed)
+        self.runner.runningChanged.connect(panel.set_running)
+
+    # -- the current model -----------------------------------------------------------------------------
+    def _load_initial_model(self, checkpoint: str | Path | None) -> None:
+        path = Path(checkpoint) if checkpoint else pretrained_path("lenet5")
+        try:
+            self.set_model(*load_model(path), path=path)
+        except CnndeskError as exc:
+            self.set_model(build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
+            self.statusBar().showMessage(f"{exc} Starting with an untrained LeNet5: train it below.")
+
+    def set_model(self, model: Network, meta: dict[str, Any], path: Path | None) -> None:
+        """Make ``model`` the one that predicts (a CPU copy) and refresh every view."""
+        self.predictor.set_model(model)
+        self._model_meta = meta
+        self._model_path = path
+        bundled = path is not None and path.resolve() == pretrained_path("lenet5").resolve()
+        self._user_path = None if bundled or path is None else path
+        accuracy = meta.get("metrics", {}).get("test_accuracy")
+        name = meta.get("model", {}).get("name", model.name)
+        where = "bundled" if bundled else (path.name if path else "untrained")
+        score = f", {accuracy:.2%} test accuracy" if isinstance(accuracy, float) else ""
+        self.modelStatus.setText(f"Model: {name} ({where}{score})")
+        self.setWindowTitle(f"cnndesk — {name} ({where})")
+        self._show_architecture()
+        self.update_prediction()
+
+    def _show_architecture(self) -> None:
+        import numpy as np
+
+        empty = self.predictor.inspect(np.zeros((28, 28), np.float32))
+        self.activations.set_architecture(empty.layers)
+
+    # -- prediction ------------------------------------------------------------------------------------
+    @Slot()
+    def _schedule_prediction(self) -> None:
+        if not self._predict_timer.isActive():
+            self._predict_timer.start()
+
+    @Slot()
+    def update_prediction(self) -> None:
+        """Preprocess the drawing and run the model copy: label, bars, input steps, every layer."""
+        self._predict_timer.stop()
+        self._input = None if self.canvas.is_empty() else preprocess(self.canvas.ink_array())
+        self._refresh_views()
+
+    def _refresh_views(self) -> None:
+        if self._input is None:
+            self._inspection = None
+            self.predictionLabel.show_empty()
+            self.probabilities.set_probabilities(None)
+            self.inputView.show_steps(None)
+            self.activations.show_inspection(None)
+            return
+        self._inspection = self.predictor.inspect(self._input.centred)
+        self.predictionLabel.show_prediction(self._inspection.label, self._inspection.confidence)
+        self.probabilities.set_probabilities(self._inspection.probabilities)
+        self.inputView.show_steps(self._input)
+        self.activations.show_inspection(self._inspection)
+
+    @property
+    def inspection(self) -> Inspection | None:
+        return self._inspection
+
+    # -- training --------------------------------------------------------------------------------------
+    @Slot(object)
+    def start_training(self, config: TrainConfig) -> None:
+        if self.runner.is_running():
+            return
+        self.trainingPanel.reset_curves()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.runner.start(config, autosave_path=checkpoints_dir() / f"{config.model}-{stamp}.safetensors")
+        self.statusBar().showMessage(f"Preparing {config.model}…")
+
+    @Slot(bool)
+    def _pause_training(self, paused: bool) -> None:
+        if paused:
+            self.runner.pause()
+        else:
+            self.runner.resume()
+
+    @Slot(object)
+    def _on_training_started(self, info) -> None:
+        # Watch the new network learn: the prediction follows its weight snapshots from now on.
+        self.trainingPanel.on_started(info)
+        self._follow_training = True
+        config = info.config
+        self.predictor.set_model(build_model(config.model, **config.model_options))
+        self._show_architecture()
+        self.statusBar().showMessage(f"Training {config.model}; the prediction follows its weights live.")
+
+    @Slot(object)
+    def _on_metrics(self, chunk: LossChunk) -> None:
+        self.trainingPanel.add_losses(chunk.steps, chunk.losses, chunk.latest)
+
+    @Slot(object)
+    def _on_weights(self, state: dict) -> None:
+        if not self._follow_training:
+            return
+        self.predictor.load_weights(state)
+        if self._input is not None:
+            self._refresh_views()
+
+    @Slot(object)
+    def _on_training_finished(self, outcome: TrainingOutcome) -> None:
+        result = outcome.result
+        self._follow_training = False
+        meta = {"model": result.model.config, "training": result.config.to_dict(), "metrics": result.metrics()}
+        self.set_model(result.model, meta, path=outcome.checkpoint)
+        self._user_path = None  # "Save" asks where the first time
+        how = "stopped" if result.stopped else "finished"
+        saved = f" Saved to {outcome.checkpoint}." if outcome.checkpoint else ""
+        message = (f"Training {how}: {result.epochs_completed} epoch(s), test accuracy "
+                   f"{result.test_accuracy:.2%}, {result.train_seconds:.1f} s.{saved}")
+        self.trainingPanel.statusLabel.setText(message)
+        self.statusBar().showMessage(message, 15000)
+
+    @Slot(str)
+    def _on_training_failed(self, message: str) -> None:
+        self._follow_training = False
+        self.trainingPanel.statusLabel.setText(f"Training failed: {message}")
+        self._show_error(f"Training failed: {message}")
+
+    # -- files -----------------------------------------------------------------------------------------
+    def _show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "cnndesk", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): nothing blocks the event loop
+
+    def open_model(self, path: str | Path) -> bool:
+        try:
+            model, meta = load_model(path)
+        except CnndeskError as exc:
+            self._show_error(str(exc))
+            return False
+        self._follow_training = False
+        self.set_model(model, meta, Path(path))
+        return True
+
+    def open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", str(checkpoints_dir()), CHECKPOINT_FILTER)
+        if path:
+            self.open_model(path)
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), IMAGE_FILTER)
+        if path:
+            self.canvas.load_file(path)
+
+    def save_model_to(self, path: str | Path) -> Path | None:
+        meta = self._model_meta
+        try:
+            saved = save_checkpoint(self.predictor.model, path, meta.get("training"), meta.get("metrics"))
+        except CnndeskError as exc:
+            self._show_error(str(exc))
+            return None
+        self._user_path = saved
+        self._model_path = saved
+        self.statusBar().showMessage(f"Saved {saved}", 10000)
+        return saved
+
+    def save_model(self) -> None:
+        if self._user_path is not None:
+            self.save_model_to(self._user_path)
+        else:
+            self.save_model_as()
+
+    def save_model_as(self) -> None:
+        name = self._model_meta.get("model", {}).get("name", "model")
+        suggested = str(checkpoints_dir() / f"{name}.safetensors")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", suggested, CHECKPOINT_FILTER)
+        if path:
+            self.save_model_to(path)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About cnndesk",
+                          "cnndesk: draw a digit, see inside a convolutional network, train it live.")
+
+    # -- shutdown --------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop training and join its thread; safe to call more than once."""
+        self.runner.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

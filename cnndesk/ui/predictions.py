@@ -1,0 +1,60 @@
+"""The prediction: the top digit with its confidence, and a bar per class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel, QWidget
+
+BAR_COLOUR = (120, 144, 180)
+TOP_COLOUR = (214, 96, 40)
+
+
+class PredictionLabel(QLabel):
+    """Starts with the predicted digit ("7 · 98.6%"); a hint when nothing is drawn."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("predictionLabel")
+        font = QFont(self.font())
+        font.setPointSize(28)
+        font.setBold(True)
+        self.setFont(font)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.show_empty()
+
+    def show_empty(self) -> None:
+        self.setText("Draw a digit")
+
+    def show_prediction(self, label: int, confidence: float) -> None:
+        self.setText(f"{label}  ·  {confidence:.1%}")
+
+
+class ProbabilityBars(pg.PlotWidget):
+    """Ten bars, one per digit; the top class stands out."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("probabilities")
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setYRange(0, 1, padding=0.02)
+        self.setXRange(-0.6, 9.6, padding=0)
+        self.setLabel("left", "probability")
+        axis = self.getAxis("bottom")
+        axis.setTicks([[(d, str(d)) for d in range(10)]])
+        self.setMinimumHeight(140)
+        self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR_COLOUR, pen=None)
+        self.addItem(self._bars)
+        self.values = np.zeros(10, dtype=np.float32)
+
+    def set_probabilities(self, probabilities: np.ndarray | None) -> None:
+        values = np.zeros(10, dtype=np.float32) if probabilities is None else np.asarray(probabilities, np.float32)
+        self.values = values
+        brushes = [pg.mkBrush(BAR_COLOUR) for _ in range(10)]
+        if probabilities is not None:
+            brushes[int(values.argmax())] = pg.mkBrush(TOP_COLOUR)
+        self._bars.setOpts(height=values, brushes=brushes)

@@ -1,0 +1,214 @@
+"""The bridge between the engine's training loop and the GUI thread.
+
+``TrainingWorker`` runs ``engine.fit`` in a ``QThread`` and turns its events into coalesced Qt signals: batch
+losses at most ~30 times a second (the latest progress wins), weight snapshots (CPU clones) a few times a second.
+``TrainingRunner`` owns the thread's life: start, pause, stop, and a bounded join on shutdown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from cnndesk.engine import (
+    BatchMetrics,
+    EpochMetrics,
+    FitInfo,
+    FitResult,
+    TrainConfig,
+    TrainingCallback,
+    TrainingControl,
+    fit,
+    save_checkpoint,
+    snapshot_weights,
+)
+from cnndesk.engine.errors import CnndeskError
+
+METRICS_INTERVAL = 1 / 30  # seconds between metric signals
+SNAPSHOT_INTERVAL = 0.25  # seconds between weight snapshots for the live prediction
+
+
+@dataclass(frozen=True)
+class LossChunk:
+    """Batch losses since the last signal, plus the latest progress."""
+
+    steps: np.ndarray
+    losses: np.ndarray
+    latest: BatchMetrics
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    result: FitResult
+    checkpoint: Path | None  # where the trained model was saved automatically
+
+
+class _SignalBridge(TrainingCallback):
+    """Runs on the training thread; emits throttled signals through the worker."""
+
+    def __init__(self, worker: TrainingWorker) -> None:
+        self.worker = worker
+        self.model = None
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.latest: BatchMetrics | None = None
+        self.last_emit = 0.0
+        self.last_snapshot = 0.0
+
+    def on_fit_start(self, info: FitInfo) -> None:
+        self.model = info.model
+        self.worker.started.emit(info)
+
+    def on_batches(self, batches: Sequence[BatchMetrics]) -> None:
+        for b in batches:
+            self.steps.append(b.step)
+            self.losses.append(b.loss)
+        self.latest = batches[-1]
+        now = time.monotonic()
+        if now - self.last_emit >= METRICS_INTERVAL:
+            self.flush()
+        if now - self.last_snapshot >= SNAPSHOT_INTERVAL:
+            self.snapshot()
+
+    def on_epoch_end(self, metrics: EpochMetrics) -> None:
+        self.flush()
+        self.worker.epochDone.emit(metrics)
+        self.snapshot()
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if self.latest is None or not self.steps:
+            return
+        chunk = LossChunk(np.asarray(self.steps), np.asarray(self.losses, np.float32), self.latest)
+        self.steps, self.losses = [], []
+        self.last_emit = time.monotonic()
+        self.worker.metrics.emit(chunk)
+
+    def snapshot(self) -> None:
+        if self.model is not None:
+            self.last_snapshot = time.monotonic()
+            self.worker.weights.emit(snapshot_weights(self.model))
+
+
+class TrainingWorker(QObject):
+    started = Signal(object)  # FitInfo
+    metrics = Signal(object)  # LossChunk
+    epochDone = Signal(object)  # EpochMetrics
+    weights = Signal(object)  # dict[str, Tensor], CPU clones
+    finished = Signal(object)  # TrainingOutcome
+    failed = Signal(str)
+
+    def __init__(self, config: TrainConfig, control: TrainingControl, autosave_path: Path | None) -> None:
+        super().__init__()
+        self.config = config
+        self.control = control
+        self.autosave_path = autosave_path
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control)
+            path = None
+            if self.autosave_path is not None and result.epochs_completed + int(result.stopped) > 0:
+                path = save_checkpoint(result.model, self.autosave_path, self.config.to_dict(), result.metrics())
+            self.finished.emit(TrainingOutcome(result, path))
+        except CnndeskError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # exceptions never cross threads: report and end cleanly
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+class TrainingRunner(QObject):
+    """Starts a worker thread per run and always joins it; re-emits the worker's signals."""
+
+    started = Signal(object)
+    metrics = Signal(object)
+    epochDone = Signal(object)
+    weights = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    runningChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._control: TrainingControl | None = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def is_paused(self) -> bool:
+        return self._control is not None and self._control.paused
+
+    def start(self, config: TrainConfig, autosave_path: Path | None = None) -> None:
+        if self._thread is not None:
+            raise RuntimeError("A training run is already in progress.")
+        self._control = TrainingControl()
+        thread = QThread()
+        thread.setObjectName("cnndesk-training")
+        worker = TrainingWorker(config, self._control, autosave_path)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.started.connect(self.started)
+        worker.metrics.connect(self.metrics)
+        worker.epochDone.connect(self.epochDone)
+        worker.weights.connect(self.weights)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(thread.quit)
+        worker.failed.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        self.runningChanged.emit(True)
+
+    def pause(self) -> None:
+        if self._control is not None:
+            self._control.pause()
+
+    def resume(self) -> None:
+        if self._control is not None:
+            self._control.resume()
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+
+    def shutdown(self, timeout_ms: int = 15000) -> bool:
+        """Stop and join the worker thread (window closing, app quitting). True if it ended."""
+        if self._thread is None:
+            return True
+        self.stop()
+        thread = self._thread
+        thread.quit()
+        ended = thread.wait(timeout_ms)
+        if ended:
+            self._on_thread_finished()
+        return ended
+
+    @Slot(object)
+    def _on_finished(self, outcome: TrainingOutcome) -> None:
+        self.finished.emit(outcome)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.failed.emit(message)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = self._control = None
+        if worker is not None:
+            worker.deleteLater()
+        thread.deleteLater()
+        self.runningChanged.emit(False)

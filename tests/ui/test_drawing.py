@@ -1,0 +1,130 @@
+"""Drawing on the canvas and seeing the prediction, the input and every layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+
+from cnndesk.engine import load_mnist
+from cnndesk.engine.resources import pretrained_path
+
+pytestmark = pytest.mark.skipif(not pretrained_path().exists(), reason="bundled LeNet5 weights missing")
+
+
+def predicted_digit(window) -> int | None:
+    text = window.predictionLabel.text()
+    return int(text[0]) if text[:1].isdigit() else None
+
+
+def test_empty_canvas_predicts_nothing(window):
+    assert predicted_digit(window) is None
+    assert not window.probabilities.values.any()
+    assert window.inspection is None
+
+
+def test_vertical_stroke_is_a_one(window, stroke, qtbot):
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: predicted_digit(window) == 1, timeout=2000)
+    probs = window.probabilities.values
+    assert probs.argmax() == 1 and abs(probs.sum() - 1) < 1e-4
+
+
+def test_circle_is_a_zero(window, stroke, qtbot):
+    angles = np.linspace(0, 2 * np.pi, 40)
+    points = [(140 + 60 * np.sin(a), 140 - 95 * np.cos(a)) for a in angles]
+    stroke(window.canvas, points)
+    qtbot.waitUntil(lambda: predicted_digit(window) == 0, timeout=2000)
+
+
+def test_seven_is_a_seven(window, stroke, qtbot):
+    stroke(window.canvas, [(70, 60), (210, 60), (170, 140), (130, 240)])
+    qtbot.waitUntil(lambda: predicted_digit(window) == 7, timeout=2000)
+
+
+def test_prediction_updates_while_drawing_before_release(window, stroke, qtbot):
+    stroke(window.canvas, [(140, 40), (140, 240)], release=False)
+    qtbot.waitUntil(lambda: predicted_digit(window) is not None, timeout=2000)
+    QTest.mouseRelease(window.canvas, Qt.MouseButton.LeftButton)
+
+
+def test_every_layer_is_shown_with_its_shape(window, stroke, qtbot):
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    titles = window.activations.layer_titles()
+    assert titles == ["conv1 · ReLU", "pool1", "conv2 · ReLU", "pool2", "fc1 · ReLU", "fc2 · ReLU", "fc3"]
+    shapes = [layer.shape for layer in window.inspection.layers]
+    assert shapes == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120,), (84,), (10,)]
+    conv1 = window.activations.rows[0].image.image
+    assert conv1 is not None and np.nanmax(conv1) > 0  # the feature maps are painted
+    model_input = window.inputView.images["centred"].image
+    assert model_input.shape == (28, 28)
+
+
+def test_clear_button_and_escape_clear_the_prediction(window, stroke, qtbot):
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: predicted_digit(window) == 1, timeout=2000)
+    qtbot.mouseClick(window.clearButton, Qt.MouseButton.LeftButton)
+    assert window.canvas.is_empty() and predicted_digit(window) is None
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: predicted_digit(window) == 1, timeout=2000)
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    assert window.canvas.is_empty() and predicted_digit(window) is None
+    assert not window.probabilities.values.any()
+
+
+def test_ctrl_z_undoes_the_last_stroke(window, stroke, qtbot):
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    stroke(window.canvas, [(60, 150), (220, 150)])
+    assert window.canvas.stroke_count() == 2
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.stroke_count() == 1
+    qtbot.waitUntil(lambda: predicted_digit(window) == 1, timeout=2000)
+
+
+def test_brush_width_changes_the_stroke(window, stroke):
+    window.brushSlider.setValue(10)
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    thin = window.canvas.ink_array().sum()
+    window.canvas.clear()
+    window.brushSlider.setValue(40)
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    assert window.canvas.ink_array().sum() > 2.5 * thin
+
+
+def _mnist_png(tmp_path, index: int, dark_on_light: bool):
+    splits = load_mnist()
+    pixels = splits.test.images[index, 0].numpy()
+    if dark_on_light:
+        pixels = 255 - pixels
+    path = tmp_path / f"digit{index}.png"
+    Image.fromarray(pixels).resize((112, 112), Image.Resampling.BILINEAR).save(path)
+    return path, int(splits.test.labels[index])
+
+
+@pytest.mark.parametrize("dark_on_light", [True, False])
+def test_opened_image_is_recognised(window, qtbot, tmp_path, dark_on_light):
+    path, label = _mnist_png(tmp_path, 0, dark_on_light)
+    window.canvas.load_file(path)
+    qtbot.waitUntil(lambda: predicted_digit(window) == label, timeout=2000)
+
+
+def test_dropped_image_is_recognised(window, qtbot, tmp_path):
+    path, label = _mnist_png(tmp_path, 1, True)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.canvas.dropEvent(event)
+    qtbot.waitUntil(lambda: predicted_digit(window) == label, timeout=2000)
+
+
+def test_unreadable_image_gives_a_message_not_a_crash(window, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    window.canvas.load_file(bad)
+    assert "not an image" in window.statusBar().currentMessage()
+    assert window.canvas.is_empty()
