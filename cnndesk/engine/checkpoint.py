@@ -33,9 +33,9 @@ def atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; a checkpoint is an ordinary file
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp (and safetensors) make the file private; it is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -83,9 +83,14 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError:
         raise CnndeskError(f"{path} has a damaged cnndesk header.") from None
-    if meta.get("format") != FORMAT or not isinstance(meta.get("model"), dict):
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CnndeskError(f"{path} is not a cnndesk checkpoint.")
-    if int(meta.get("version", 0)) > VERSION:
+    model = meta.get("model")
+    if (not isinstance(model, dict) or not isinstance(model.get("name"), str)
+            or not isinstance(model.get("options", {}), dict) or not isinstance(meta.get("version", 0), int)
+            or not all(isinstance(meta.get(k, {}), dict) for k in ("training", "metrics"))):
+        raise CnndeskError(f"{path} has a damaged cnndesk header.")
+    if meta.get("version", 0) > VERSION:
         raise CnndeskError(f"{path} was written by a newer cnndesk (format {meta['version']}); please upgrade.")
     return meta
 
@@ -99,14 +104,15 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
     meta = read_metadata(path)
     try:
         model = build_model(meta["model"])
-    except CnndeskError as exc:
+    except (CnndeskError, TypeError, ValueError) as exc:
         raise CnndeskError(f"{path} needs a model this cnndesk cannot build: {exc}") from None
     with safe_open(str(path), framework="pt") as handle:
         state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise CnndeskError(f"{path} does not fit the '{meta['model']['name']}' architecture: {first}") from None
+        details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        detail = " ".join(details)[:300]
+        raise CnndeskError(f"{path} does not fit the '{meta['model']['name']}' architecture: {detail}") from None
     model.to(device).eval()
     return model, meta

