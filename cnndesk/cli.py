@@ -190,9 +190,66 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    if args.self_test:
+        from cnndesk.ui.selftest import main as self_test
+
+        return self_test(train_samples=args.train_samples)
     from cnndesk.ui.app import run_app
 
     return run_app(checkpoint=args.checkpoint)
+
+
+def _gui_rows(quick: bool) -> list[dict[str, Any]]:
+    """The GUI half of the benchmark: a `cnndesk gui --self-test` child process, plus a headless reference."""
+    import os
+    import subprocess
+
+    from cnndesk.engine.bench import cnndesk_throughput, row
+
+    samples = 15360 if quick else 60000
+    env = dict(os.environ)
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    env["CNNDESK_LAUNCH_TIME"] = repr(time.time())
+    done = subprocess.run([sys.executable, "-m", "cnndesk", "gui", "--self-test", "--train-samples", str(samples)],
+                          capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return [row("gui_self_test", None, "", "runs", False, error=tail)]
+    gui = json.loads(done.stdout.strip().splitlines()[-1])
+    headless = cnndesk_throughput(samples)
+    share = gui["gui_train_samples_per_s"] / headless
+    return [
+        row("draw_feedback_idle_p95", round(gui["draw_idle_p95_ms"], 1), "ms", "≤ 16 ms",
+            gui["draw_idle_p95_ms"] <= 16, median_ms=round(gui["draw_idle_median_ms"], 1),
+            stroke_points=gui["stroke_points"]),
+        row("draw_feedback_training_p95", round(gui["draw_training_p95_ms"], 1), "ms", "≤ 33 ms",
+            gui["draw_training_p95_ms"] <= 33, median_ms=round(gui["draw_training_median_ms"], 1)),
+        row("gui_timer_gap_max", round(gui["timer_gap_max_ms"], 1), "ms", "≤ 50 ms",
+            gui["timer_gap_max_ms"] <= 50, p99_ms=round(gui["timer_gap_p99_ms"], 1), p99_goal="≤ 20 ms"),
+        row("gui_train_throughput", round(share, 2), "of headless", "≥ 0.85", share >= 0.85,
+            gui_samples_per_s=round(gui["gui_train_samples_per_s"]), headless_samples_per_s=round(headless),
+            samples=samples),
+        row("startup_visible", round(gui["visible_s"], 2), "s", "≤ 1.5 s", gui["visible_s"] <= 1.5),
+        row("startup_ready", round(gui["ready_s"], 2), "s", "≤ 3 s", gui["ready_s"] <= 3),
+        row("peak_rss_training", round(gui["peak_rss_mb"]), "MB", "≤ 1500 MB", gui["peak_rss_mb"] <= 1500,
+            train_samples=samples),
+    ]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from cnndesk.engine.bench import format_table, run_benchmarks
+
+    def progress(message: str) -> None:
+        sys.stderr.write(f"bench: {message}…\n")
+        sys.stderr.flush()
+
+    report = run_benchmarks(quick=args.quick, gui=None if args.no_gui else _gui_rows, progress=progress)
+    if args.json:
+        _emit_json(report)
+    else:
+        print(format_table(report))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,7 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("--checkpoint", help="start with this model instead of the bundled LeNet5")
+    gui.add_argument("--self-test", action="store_true",
+                     help="open the window, draw, train, measure; print a JSON report and exit")
+    gui.add_argument("--train-samples", type=int, default=60000, help="training images for --self-test")
     gui.set_defaults(func=cmd_gui)
+
+    bench = sub.add_parser("bench", help="measure training and GUI speed side by side")
+    bench.add_argument("--quick", action="store_true", help="a short run (smaller slices, no time-to-accuracy)")
+    bench.add_argument("--no-gui", action="store_true", help="engine rows only")
+    bench.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    bench.set_defaults(func=cmd_bench)
 
     train = sub.add_parser("train", help="train a model on MNIST and save a checkpoint")
     train.add_argument("--model", default="lenet5", help="registry name (see `cnndesk models`)")
@@ -244,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+        args = parser.parse_args(["gui", *(sys.argv[1:] if argv is None else argv)])
     from cnndesk.engine.errors import CnndeskError
 
     try:

@@ -216,6 +216,11 @@ class TrainingPanel(QWidget):
 
     def on_started(self, info: FitInfo) -> None:
         self._epochs_total = info.config.epochs
+        # Whole epochs on the x axis, the full run in view from the start.
+        self.accuracyPlot.setXRange(0.5, self._epochs_total + 0.5, padding=0)
+        axis = self.accuracyPlot.getAxis("bottom")
+        step = max(1, self._epochs_total // 10)
+        axis.setTickSpacing(major=step, minor=step)
         self.statusLabel.setText(
             f"Training {info.config.model} ({info.params:,} parameters) on {info.device.type.upper()}: "
             f"{info.train_samples:,} images, {info.batches_per_epoch} batches per epoch"

@@ -1,0 +1,133 @@
+"""``cnndesk gui --self-test``: launch the real window, exercise it as a user would, report measurements.
+
+It checks a built or installed app headlessly and supplies the GUI rows of ``cnndesk bench``: start-up time,
+drawing feedback latency (idle and while training), GUI-thread stalls while training, training throughput
+inside the GUI, and peak memory. The last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+STROKE_POINTS = 240
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def _stroke_points(count: int) -> list[tuple[float, float]]:
+    """A '2'-like path across the canvas, in canvas pixels."""
+    t = np.linspace(0.0, 1.0, count)
+    xs = 80 + 120 * np.sin(np.pi * np.clip(t * 1.6, 0, 1)) * (t < 0.62) + (t >= 0.62) * (80 + 140 * (t - 0.62) / 0.38)
+    ys = 60 + 180 * np.clip(t * 1.3, 0, 1)
+    return list(zip(xs.tolist(), ys.tolist(), strict=True))
+
+
+def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]:
+    launch = float(os.environ.get("CNNDESK_LAUNCH_TIME", time.time()))
+    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    from .canvas import CANVAS_SIZE
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    visible_s = time.time() - launch
+    window.predictor.inspect(np.zeros((28, 28), np.float32))
+    ready_s = time.time() - launch
+    canvas = window.canvas
+    views = [window.probabilities.viewport(), window.activations.graphics.viewport(), window.inputView.viewport(),
+             window.predictionLabel]
+
+    def to_widget(x: float, y: float) -> QPoint:
+        side = min(canvas.width(), canvas.height())
+        scale = side / CANVAS_SIZE
+        return QPoint(round((canvas.width() - side) / 2 + x * scale), round((canvas.height() - side) / 2 + y * scale))
+
+    def draw_and_time() -> list[float]:
+        """Per mouse move: from the event to new probabilities and every view repainted (ms)."""
+        canvas.clear()
+        app.processEvents()
+        points = _stroke_points(STROKE_POINTS)
+        latencies = []
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, to_widget(*points[0]))
+        for x, y in points[1:]:
+            before = window.predictions_made
+            start = time.perf_counter()
+            QTest.mouseMove(canvas, to_widget(x, y))
+            while window.predictions_made == before:
+                app.processEvents()
+            for view in views:
+                view.repaint()
+            latencies.append((time.perf_counter() - start) * 1000)
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, to_widget(*points[-1]))
+        app.processEvents()
+        return latencies
+
+    idle = draw_and_time()
+
+    # Training in the background while a 5 ms timer ticks on the GUI thread.
+    ticks: list[float] = []
+    timer = QTimer(interval=5)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    panel = window.trainingPanel
+    panel.modelCombo.setCurrentIndex(panel.modelCombo.findData("lenet5"))
+    panel.samplesSpin.setValue(train_samples)
+    panel.epochsSpin.setValue(epochs)
+    panel.augmentCheck.setChecked(False)
+    panel.deviceCombo.setCurrentIndex(panel.deviceCombo.findData("cpu"))
+    outcome: dict[str, Any] = {}
+    window.runner.finished.connect(lambda o: outcome.setdefault("result", o.result))
+    window.runner.failed.connect(lambda m: outcome.setdefault("error", m))
+    got_metrics: list[bool] = []
+    window.runner.metrics.connect(lambda _: got_metrics.append(True))
+    timer.start()
+    panel.trainButton.click()
+    while not got_metrics and not outcome:
+        app.processEvents()
+    busy = draw_and_time() if not outcome else []
+    while not outcome or window.runner.is_running():
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    if "error" in outcome:
+        raise RuntimeError(outcome["error"])
+    gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.asarray([math.nan])
+    result = outcome["result"]
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    window.close()
+    return {
+        "visible_s": visible_s,
+        "ready_s": ready_s,
+        "draw_idle_p95_ms": _percentile(idle, 95),
+        "draw_idle_median_ms": _percentile(idle, 50),
+        "draw_training_p95_ms": _percentile(busy, 95),
+        "draw_training_median_ms": _percentile(busy, 50),
+        "stroke_points": STROKE_POINTS,
+        "timer_gap_max_ms": float(np.max(gaps)),
+        "timer_gap_p99_ms": float(np.percentile(gaps, 99)),
+        "gui_train_samples_per_s": result.samples_per_second,
+        "train_samples": train_samples,
+        "peak_rss_mb": peak_rss_mb,
+    }
+
+
+def main(train_samples: int = 60000) -> int:
+    report = run_self_test(train_samples=train_samples)
+    sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
+    return 0
