@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torchvision import datasets as tv_datasets
 
 from .errors import CnndeskError
 from .paths import datasets_dir
@@ -29,10 +28,11 @@ MNIST_FILES = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 
-# Datasets torchvision can download; same 28×28 grey format as MNIST.
+# Datasets torchvision can download (title, torchvision class name); same 28×28 grey format as MNIST.
+# torchvision is imported only when a dataset is loaded: it costs seconds of start-up otherwise.
 DOWNLOADABLE = {
-    "fashion-mnist": ("Fashion-MNIST", tv_datasets.FashionMNIST),
-    "kmnist": ("Kuzushiji-MNIST", tv_datasets.KMNIST),
+    "fashion-mnist": ("Fashion-MNIST", "FashionMNIST"),
+    "kmnist": ("Kuzushiji-MNIST", "KMNIST"),
 }
 DATASETS = ("mnist", *DOWNLOADABLE)
 
@@ -98,7 +98,7 @@ def _unpack_mnist(root: Path) -> None:
         partial.replace(target)
 
 
-def _from_torchvision(dataset: tv_datasets.MNIST) -> TensorDataset:
+def _from_torchvision(dataset) -> TensorDataset:
     images = dataset.data.to(torch.uint8).unsqueeze(1).contiguous()
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
     return TensorDataset(images, labels)
@@ -118,12 +118,15 @@ def load_splits(name: str = "mnist", root: Path | None = None) -> Splits:
     with _cache_lock:
         if key in _cache:
             return _cache[key]
+        from torchvision import datasets as tv_datasets
+
         if name == "mnist":
             _unpack_mnist(root)
             train = tv_datasets.MNIST(str(root), train=True, download=False)
             test = tv_datasets.MNIST(str(root), train=False, download=False)
         else:
-            title, cls = DOWNLOADABLE[name]
+            title, class_name = DOWNLOADABLE[name]
+            cls = getattr(tv_datasets, class_name)
             try:
                 train = cls(str(root), train=True, download=True)
                 test = cls(str(root), train=False, download=True)

@@ -34,7 +34,7 @@ def _stroke_points(count: int) -> list[tuple[float, float]]:
 
 def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]:
     launch = float(os.environ.get("CNNDESK_LAUNCH_TIME", time.time()))
-    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
@@ -100,9 +100,11 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     while not got_metrics and not outcome:
         app.processEvents()
     busy = draw_and_time() if not outcome else []
-    while not outcome or window.runner.is_running():
-        app.processEvents()
-        time.sleep(0.001)
+    if not outcome or window.runner.is_running():
+        loop = QEventLoop()
+        window.runner.runningChanged.connect(lambda running: None if running else loop.quit())
+        if window.runner.is_running():
+            loop.exec()
     timer.stop()
     if "error" in outcome:
         raise RuntimeError(outcome["error"])

@@ -7,12 +7,14 @@ losses at most ~30 times a second (the latest progress wins), weight snapshots (
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from cnndesk.engine import (
@@ -113,6 +115,9 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        threads = os.environ.get("CNNDESK_TRAIN_THREADS")
+        if threads:
+            torch.set_num_threads(int(threads))
         try:
             result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control)
             path = None
