@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from cnndesk.engine import (
     Preprocessed,
     TrainConfig,
     build_model,
+    load_mnist,
     load_model,
     preprocess,
     save_checkpoint,
@@ -80,6 +83,15 @@ class MainWindow(QMainWindow):
 
         self.predictor = Predictor(build_model("lenet5"))
         self._load_initial_model(checkpoint)
+        # Read MNIST in the background now (torchvision's import alone takes a second or two), so that the first
+        # Train starts at once. A plain thread: it only shares the GIL in short slices, so the window stays live.
+        self._preload = threading.Thread(target=self._preload_data, name="cnndesk-preload", daemon=True)
+        self._preload.start()
+
+    @staticmethod
+    def _preload_data() -> None:
+        with contextlib.suppress(CnndeskError):  # reported when training asks for the data
+            load_mnist()
 
     # -- construction ----------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -370,6 +382,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop training and join its thread; safe to call more than once."""
         self.runner.shutdown()
+        self._preload.join(timeout=10)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -80,36 +80,52 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
 
     idle = draw_and_time()
 
-    # Training in the background while a 5 ms timer ticks on the GUI thread.
-    ticks: list[float] = []
-    timer = QTimer(interval=5)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     panel = window.trainingPanel
     panel.modelCombo.setCurrentIndex(panel.modelCombo.findData("lenet5"))
-    panel.samplesSpin.setValue(train_samples)
     panel.epochsSpin.setValue(epochs)
     panel.augmentCheck.setChecked(False)
     panel.deviceCombo.setCurrentIndex(panel.deviceCombo.findData("cpu"))
     outcome: dict[str, Any] = {}
-    window.runner.finished.connect(lambda o: outcome.setdefault("result", o.result))
-    window.runner.failed.connect(lambda m: outcome.setdefault("error", m))
+    window.runner.finished.connect(lambda o: outcome.__setitem__("result", o.result))
+    window.runner.failed.connect(lambda m: outcome.__setitem__("error", m))
     got_metrics: list[bool] = []
     window.runner.metrics.connect(lambda _: got_metrics.append(True))
-    timer.start()
-    panel.trainButton.click()
-    while not got_metrics and not outcome:
-        app.processEvents()
-    busy = draw_and_time() if not outcome else []
-    if not outcome or window.runner.is_running():
-        loop = QEventLoop()
-        window.runner.runningChanged.connect(lambda running: None if running else loop.quit())
+
+    def train(samples: int) -> None:
+        outcome.clear()
+        got_metrics.clear()
+        panel.samplesSpin.setValue(samples)
+        panel.trainButton.click()
+        while not got_metrics and not outcome:
+            app.processEvents()
+
+    def wait_for_end() -> None:
         if window.runner.is_running():
-            loop.exec()
+            loop = QEventLoop()
+            window.runner.runningChanged.connect(lambda running: None if running else loop.quit())
+            if window.runner.is_running():
+                loop.exec()
+        if "error" in outcome:
+            raise RuntimeError(outcome["error"])
+
+    # 1. A training run with the window open and the drawn digit following the weights, while a 5 ms timer
+    #    ticks on the GUI thread: throughput and stalls.
+    ticks: list[float] = []
+    timer = QTimer(interval=5)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    train(train_samples)
+    wait_for_end()
     timer.stop()
-    if "error" in outcome:
-        raise RuntimeError(outcome["error"])
-    gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.asarray([math.nan])
     result = outcome["result"]
+
+    # 2. Drawing while another run trains: feedback latency under load.
+    train(max(15360, train_samples // 4))
+    busy = draw_and_time() if window.runner.is_running() else []
+    window.runner.stop()
+    wait_for_end()
+
+    gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.asarray([math.nan])
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     window.close()
     return {
