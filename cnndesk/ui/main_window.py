@@ -88,6 +88,9 @@ class MainWindow(QMainWindow):
         self._preload = threading.Thread(target=self._preload_data, name="cnndesk-preload", daemon=True)
         self._preload.start()
 
+    def wait_for_preload(self, timeout: float | None = None) -> None:
+        self._preload.join(timeout)
+
     @staticmethod
     def _preload_data() -> None:
         with contextlib.suppress(CnndeskError):  # reported when training asks for the data
