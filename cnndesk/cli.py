@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 import time
@@ -15,18 +14,10 @@ from typing import Any, TextIO
 from cnndesk import __version__
 
 
-def _fmt_duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--:--"
-    seconds = max(0, round(seconds))
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def _progress_printer(stream: TextIO, epochs: int):
     """A TrainingCallback drawing a one-line progress bar (a terminal) or epoch lines (a log)."""
     from cnndesk.engine import TrainingCallback
+    from cnndesk.engine.train import format_duration
 
     class ProgressPrinter(TrainingCallback):
         def __init__(self) -> None:
@@ -56,7 +47,7 @@ def _progress_printer(stream: TextIO, epochs: int):
             stream.write(
                 f"\repoch {last.epoch}/{epochs} [{bar}] {last.batch}/{last.batches_per_epoch} "
                 f"loss {self.smoothed:.4f}  {last.samples_per_second:,.0f} samples/s  "
-                f"ETA {_fmt_duration(last.eta)} "
+                f"ETA {format_duration(last.eta)} "
             )
             stream.flush()
 

@@ -82,6 +82,15 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def format_duration(seconds: float) -> str:
+    """ETA and elapsed times as m:ss (h:mm:ss past an hour); "--:--" when unknown."""
+    if not math.isfinite(seconds):
+        return "--:--"
+    minutes, secs = divmod(max(0, round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @dataclass(frozen=True)
 class BatchMetrics:
     epoch: int  # 1-based

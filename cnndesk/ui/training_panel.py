@@ -21,15 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from cnndesk.engine import MODELS, BatchMetrics, EpochMetrics, FitInfo, TrainConfig, available_devices
+from cnndesk.engine.train import format_duration
 
 SMOOTHING = 0.95  # exponential moving average of the batch loss
-
-
-def _duration(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "--:--"
-    minutes, secs = divmod(round(max(seconds, 0)), 60)
-    return f"{minutes}:{secs:02d}"
 
 
 class GrowingCurve:
@@ -240,7 +234,7 @@ class TrainingPanel(QWidget):
         if not self.pauseButton.isChecked():
             self.statusLabel.setText(
                 f"Epoch {latest.epoch}/{self._epochs_total} · batch {latest.batch}/{latest.batches_per_epoch} · "
-                f"loss {value:.4f} · {latest.samples_per_second:,.0f} samples/s · ETA {_duration(latest.eta)}"
+                f"loss {value:.4f} · {latest.samples_per_second:,.0f} samples/s · ETA {format_duration(latest.eta)}"
             )
 
     def add_epoch(self, metrics: EpochMetrics) -> None:
