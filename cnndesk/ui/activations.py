@@ -51,10 +51,17 @@ class _LayerRow:
             self.plot.hideButtons()
             size = layer.shape[0]
             self.plot.setXRange(-0.6, size - 0.4, padding=0)
+            # Axes cost more to repaint than the bars; only the 10 class outputs get theirs (the digits).
+            self.plot.hideAxis("left")
             if size <= 10:
                 self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(size)]])
-            self.bars = pg.BarGraphItem(x=np.arange(size), height=np.zeros(size), width=0.8,
-                                        brush=(90, 110, 160), pen=None)
+            else:
+                self.plot.hideAxis("bottom")
+            # One filled step curve rather than a BarGraphItem: a single path to paint instead of a picture of
+            # 120 rectangles (the bar items were the largest cost of the GUI thread while training).
+            self.edges = np.arange(size + 1, dtype=np.float64) - 0.5
+            self.bars = pg.PlotCurveItem(self.edges, np.zeros(size), stepMode="center", fillLevel=0,
+                                         brush=(90, 110, 160), pen=pg.mkPen((60, 80, 130), width=1))
             self.plot.addItem(self.bars)
             layout.layout.setRowFixedHeight(row + 1, BAR_HEIGHT)
         layout.layout.setRowFixedHeight(row, 20)
@@ -71,13 +78,13 @@ class _LayerRow:
             self.image.setImage(image, levels=(lo, hi if hi > lo else lo + 1e-6), autoLevels=False)
             self.view.autoRange(padding=0.01)
         else:
-            self.bars.setOpts(height=values)
+            self.bars.setData(self.edges, values)
 
     def clear(self) -> None:
         if self.bars is None:
             self.image.clear()
         else:
-            self.bars.setOpts(height=np.zeros(self.signature[1][0]))
+            self.bars.setData(self.edges, np.zeros(self.signature[1][0]))
 
 
 class ActivationsView(QScrollArea):
@@ -102,7 +109,8 @@ class ActivationsView(QScrollArea):
         self._signature = tuple((layer.label, layer.shape) for layer in layers)
         height = sum(20 + (MAP_ROW_HEIGHT * math.ceil(layer.shape[0] / min(layer.shape[0], MAX_MAPS_PER_ROW))
                            if layer.is_map else BAR_HEIGHT) for layer in layers)
-        self.graphics.setMinimumHeight(height + 20)
+        spacing = 12 * 2 * len(layers)  # the layout's spacing between rows, and margins
+        self.graphics.setMinimumHeight(height + spacing + 20)
 
     def show_layers(self, layers: list[LayerActivation]) -> None:
         signature = tuple((layer.label, layer.shape) for layer in layers)

@@ -125,7 +125,8 @@ class TrainingPanel(QWidget):
         self.lossPlot = pg.PlotWidget(title="Loss per batch")
         self.lossPlot.setObjectName("lossPlot")
         self.lossPlot.setLabel("bottom", "step")
-        self.lossPlot.showGrid(x=True, y=True, alpha=0.3)
+        # No grid: pyqtgraph draws grid lines as part of the axes, so every curve update would repaint both axes
+        # with all their text (the largest GUI-thread cost while training).
         self.lossPlot.setClipToView(True)
         self.lossPlot.setDownsampling(auto=True, mode="peak")
         self.lossPlot.addLegend(offset=(-10, 10))
@@ -135,7 +136,6 @@ class TrainingPanel(QWidget):
         self.accuracyPlot = pg.PlotWidget(title="Accuracy per epoch")
         self.accuracyPlot.setObjectName("accuracyPlot")
         self.accuracyPlot.setLabel("bottom", "epoch")
-        self.accuracyPlot.showGrid(x=True, y=True, alpha=0.3)
         self.accuracyPlot.addLegend(offset=(-10, -10))
         self.trainAccuracy = GrowingCurve(self.accuracyPlot.plot(
             pen=pg.mkPen((40, 140, 60), width=2), symbol="o", symbolSize=6, symbolBrush=(40, 140, 60), name="train"))
@@ -210,6 +210,8 @@ class TrainingPanel(QWidget):
 
     def on_started(self, info: FitInfo) -> None:
         self._epochs_total = info.config.epochs
+        # The whole run in view from the start: the step axis does not rescale (and repaint) at every update.
+        self.lossPlot.setXRange(0, self._epochs_total * info.batches_per_epoch, padding=0.01)
         # Whole epochs on the x axis, the full run in view from the start.
         self.accuracyPlot.setXRange(0.5, self._epochs_total + 0.5, padding=0)
         axis = self.accuracyPlot.getAxis("bottom")
