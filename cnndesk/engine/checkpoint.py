@@ -16,9 +16,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from cnndesk.locations import pretrained_path
+
 from .errors import CnndeskError
 from .models import Network, build_model
-from .resources import pretrained_path
 
 FORMAT = "cnndesk.checkpoint"
 VERSION = 1

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
+from cnndesk.locations import datasets_dir, resource_path
+
 from .errors import CnndeskError
-from .paths import datasets_dir
-from .resources import resource_path
 
 # MD5 of the uncompressed IDX files (resources/mnist/README.md).
 MNIST_FILES = {

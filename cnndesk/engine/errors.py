@@ -1,5 +1,5 @@
-"""The one exception type the engine raises for problems a user can fix."""
+"""The engine's error type; it lives in cnndesk.errors so that the CLI can catch it without importing PyTorch."""
 
+from cnndesk.errors import CnndeskError
 
-class CnndeskError(Exception):
-    """Bad input, a missing file, an incompatible checkpoint: one clear sentence for the user."""
+__all__ = ["CnndeskError"]

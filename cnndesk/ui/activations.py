@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 from cnndesk.engine.inspect import Inspection, LayerActivation
+
+from .plotting import pg
 
 MAX_MAPS_PER_ROW = 8
 MAP_ROW_HEIGHT = 70  # px per row of feature maps

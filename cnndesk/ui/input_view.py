@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from cnndesk.engine.preprocess import Preprocessed
+
+from .plotting import pg
 
 STEPS = (
     ("cropped", "ink"),

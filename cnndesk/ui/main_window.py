@@ -36,8 +36,7 @@ from cnndesk.engine import (
     preprocess,
     save_checkpoint,
 )
-from cnndesk.engine.paths import checkpoints_dir
-from cnndesk.engine.resources import pretrained_path
+from cnndesk.locations import checkpoints_dir, pretrained_path
 
 from .activations import ActivationsView
 from .canvas import DrawingCanvas

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
+
+from .plotting import pg
 
 BAR_COLOUR = (120, 144, 180)
 TOP_COLOUR = (214, 96, 40)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from cnndesk.engine import MODELS, BatchMetrics, EpochMetrics, FitInfo, TrainConfig, available_devices
 from cnndesk.engine.train import format_duration
+
+from .plotting import pg
 
 SMOOTHING = 0.95  # exponential moving average of the batch loss
 

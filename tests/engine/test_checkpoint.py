@@ -20,7 +20,7 @@ from cnndesk.engine import (
     read_metadata,
     save_checkpoint,
 )
-from cnndesk.engine.resources import pretrained_path
+from cnndesk.locations import pretrained_path
 
 checkpoint_module = importlib.import_module("cnndesk.engine.checkpoint")
 

@@ -17,7 +17,7 @@ import torch
 from cnndesk import __version__, cli
 from cnndesk.cli import main
 from cnndesk.engine import MODELS, build_model, count_parameters, load_model, model_names, save_checkpoint
-from cnndesk.engine.resources import pretrained_path
+from cnndesk.locations import pretrained_path
 
 HAS_PRETRAINED = pretrained_path().exists()
 needs_pretrained = pytest.mark.skipif(not HAS_PRETRAINED, reason="the bundled LeNet5 has not been trained yet")

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
 from cnndesk.engine import load_mnist
-from cnndesk.engine.resources import pretrained_path
+from cnndesk.locations import pretrained_path
 
 pytestmark = pytest.mark.skipif(not pretrained_path().exists(), reason="bundled LeNet5 weights missing")
 
