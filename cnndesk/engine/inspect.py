@@ -76,11 +76,14 @@ def inspect_input(model: Network, x: torch.Tensor) -> Inspection:
         out = module(out)
         if isinstance(module, _HIDDEN_TYPES):
             continue
-        if isinstance(module, _FOLDED_TYPES) and layers and layers[-1].shape == tuple(out.shape[1:]):
+        values = out[0].numpy()
+        if values.ndim == 3 and values.shape[1:] == (1, 1):
+            values = values.reshape(-1)  # 1×1 maps (after global pooling) are a vector
+        if isinstance(module, _FOLDED_TYPES) and layers and layers[-1].shape == values.shape:
             prev = layers[-1]
-            layers[-1] = LayerActivation(prev.name, f"{prev.label} · {_short(module)}", prev.kind, out[0].numpy())
+            layers[-1] = LayerActivation(prev.name, f"{prev.label} · {_short(module)}", prev.kind, values)
             continue
-        layers.append(LayerActivation(name, name, _kind(module), out[0].numpy()))
+        layers.append(LayerActivation(name, name, _kind(module), values))
     probabilities = torch.softmax(out[0].float(), dim=0).numpy()
     return Inspection(probabilities, layers)
 

@@ -167,6 +167,78 @@ def _mlp_deep(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
     return OrderedDict(layers)
 
 
+def _convnet3(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
+    """CS231N's ThreeLayerConvNet: conv 7×7 (32) - ReLU - 2×2 max-pool - affine (100) - ReLU - affine."""
+    return OrderedDict([
+        ("conv1", nn.Conv2d(1, 32, 7, padding=3)), ("act1", _act(o)), ("pool1", nn.MaxPool2d(2)),
+        ("flatten", nn.Flatten()),
+        ("fc1", nn.Linear(32 * 14 * 14, 100)), ("act2", _act(o)),
+        ("fc2", nn.Linear(100, 10)),
+    ])
+
+
+def _vgg_mini(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
+    """VGG's idea at 28×28: blocks of two 3×3 convolutions, then a 2×2 max-pool, doubling the channels."""
+    layers: list[tuple[str, nn.Module]] = []
+    channels = 1
+    for block, width in enumerate((16, 32), start=1):
+        for conv in (1, 2):
+            layers += [(f"conv{block}_{conv}", nn.Conv2d(channels, width, 3, padding=1)),
+                       (f"act{block}_{conv}", _act(o))]
+            channels = width
+        layers.append((f"pool{block}", nn.MaxPool2d(2)))
+    layers += [("flatten", nn.Flatten()), ("fc1", nn.Linear(32 * 7 * 7, 128)), ("act3", _act(o)),
+               ("dropout", nn.Dropout(0.3)), ("fc2", nn.Linear(128, 10))]
+    return OrderedDict(layers)
+
+
+def _nin_mini(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
+    """NiN's idea at 28×28: each block a k×k conv then two 1×1 convs; global average pooling, no fc layer."""
+    layers: list[tuple[str, nn.Module]] = []
+    channels = 1
+    for block, (width, kernel) in enumerate(((32, 5), (64, 3), (10, 3)), start=1):
+        layers += [(f"conv{block}", nn.Conv2d(channels, width, kernel, padding=kernel // 2)), (f"act{block}", _act(o)),
+                   (f"mlp{block}_1", nn.Conv2d(width, width, 1)), (f"act{block}_1", _act(o)),
+                   (f"mlp{block}_2", nn.Conv2d(width, width, 1))]
+        if block < 3:
+            layers += [(f"act{block}_2", _act(o)), (f"pool{block}", nn.MaxPool2d(2))]
+        channels = width
+    layers += [("gap", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten())]
+    return OrderedDict(layers)
+
+
+class Residual(nn.Module):
+    """ResNet's basic block: two 3×3 conv + BN, added to the input (1×1 conv when the shape changes), ReLU."""
+
+    def __init__(self, cin: int, cout: int, stride: int, activation: Callable[[], nn.Module]) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.act1 = activation()
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+                         if stride != 1 or cin != cout else nn.Identity())
+        self.act2 = activation()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
+        return self.act2(out + self.shortcut(x))
+
+
+def _resnet_mini(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
+    """ResNet's idea at 28×28: a stem, three residual blocks (16, 32, 64 channels), global average pool, fc."""
+    make_act = lambda: _act(o)  # noqa: E731
+    return OrderedDict([
+        ("conv1", nn.Conv2d(1, 16, 3, padding=1, bias=False)), ("bn1", nn.BatchNorm2d(16)), ("act1", _act(o)),
+        ("block1", Residual(16, 16, 1, make_act)),
+        ("block2", Residual(16, 32, 2, make_act)),
+        ("block3", Residual(32, 64, 2, make_act)),
+        ("gap", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
+        ("fc", nn.Linear(64, 10)),
+    ])
+
+
 _ADAM = {"optimizer": "adam", "schedule": "onecycle"}
 
 MODELS: dict[str, ModelSpec] = {
@@ -187,6 +259,14 @@ MODELS: dict[str, ModelSpec] = {
                   {"activation": "relu"}, {**_ADAM, "epochs": 6, "batch_size": 128, "lr": 0.003}),
         ModelSpec("cnn2-bn", "cnn2 with BatchNorm after each conv", lambda o: _cnn2(o, batchnorm=True),
                   {"activation": "relu"}, {**_ADAM, "epochs": 6, "batch_size": 128, "lr": 0.005}),
+        ModelSpec("convnet3", "CS231N's three-layer convnet: conv 7×7 (32), max-pool, fc 100, fc 10", _convnet3,
+                  {"activation": "relu"}, {**_ADAM, "epochs": 4, "batch_size": 128, "lr": 0.002}),
+        ModelSpec("vgg-mini", "VGG's idea for 28×28: two blocks of two 3×3 convs and a max-pool, fc 128",
+                  _vgg_mini, {"activation": "relu"}, {**_ADAM, "epochs": 4, "batch_size": 128, "lr": 0.003}),
+        ModelSpec("nin-mini", "NiN's idea for 28×28: conv + two 1×1 convs per block, global average pooling",
+                  _nin_mini, {"activation": "relu"}, {**_ADAM, "epochs": 5, "batch_size": 128, "lr": 0.008}),
+        ModelSpec("resnet-mini", "ResNet's idea for 28×28: three residual blocks with BatchNorm, global pooling",
+                  _resnet_mini, {"activation": "relu"}, {**_ADAM, "epochs": 4, "batch_size": 128, "lr": 0.004}),
         ModelSpec("mlp", "Multilayer perceptron 784→100→10", _mlp, {"activation": "relu"},
                   {**_ADAM, "epochs": 8, "batch_size": 128, "lr": 0.003}),
         ModelSpec("mlp-deep", "Deep MLP 784→512→256→128→64→10", _mlp_deep, {"activation": "relu"},
