@@ -169,6 +169,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from cnndesk.engine import MODELS, build_model, count_parameters
 
+    if args.summary:
+        from cnndesk.engine.summary import format_summary, summarize
+
+        summary = summarize(build_model(args.summary))
+        if args.json:
+            _emit_json(summary.to_dict())
+        else:
+            print(format_summary(summary))
+        return 0
+
     rows = [{"name": name, "params": count_parameters(build_model(name)), "description": spec.description}
             for name, spec in MODELS.items()]
     if args.json:
@@ -294,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_predict)
 
     models = sub.add_parser("models", help="list the architectures and their parameter counts")
+    models.add_argument("--summary", metavar="NAME", help="one model layer by layer: shapes, parameters, "
+                        "multiply-adds, the output-size formula and the receptive field")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
     return parser

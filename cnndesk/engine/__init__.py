@@ -18,6 +18,7 @@ from .inspect import (
 )
 from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
 from .preprocess import Preprocessed, load_image, preprocess
+from .summary import LayerSummary, ModelSummary, summarize
 from .train import (
     BatchMetrics,
     EpochMetrics,
@@ -43,6 +44,8 @@ __all__ = [
     "FitResult",
     "Inspection",
     "LayerActivation",
+    "LayerSummary",
+    "ModelSummary",
     "Network",
     "Predictor",
     "Preprocessed",
@@ -70,4 +73,5 @@ __all__ = [
     "resolve_device",
     "save_checkpoint",
     "snapshot_weights",
+    "summarize",
 ]
