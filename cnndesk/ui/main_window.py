@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +43,7 @@ from .activations import ActivationsView
 from .canvas import DrawingCanvas
 from .input_view import InputView
 from .predictions import PredictionLabel, ProbabilityBars
+from .summary_view import SummaryView
 from .training_panel import TrainingPanel
 from .worker import LossChunk, TrainingOutcome, TrainingRunner
 
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         self.probabilities = ProbabilityBars()
         self.inputView = InputView()
         self.activations = ActivationsView()
+        self.summaryView = SummaryView()
         self.trainingPanel = TrainingPanel()
         self.runner = TrainingRunner(self)
 
@@ -127,7 +130,10 @@ class MainWindow(QMainWindow):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left_widget)
         top.addWidget(middle_widget)
-        top.addWidget(self.activations)
+        self.inspectTabs = QTabWidget(objectName="inspectTabs")
+        self.inspectTabs.addTab(self.activations, "Every layer")
+        self.inspectTabs.addTab(self.summaryView, "Summary")
+        top.addWidget(self.inspectTabs)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
         top.setStretchFactor(2, 4)
@@ -232,6 +238,7 @@ class MainWindow(QMainWindow):
 
         empty = self.predictor.inspect(np.zeros((28, 28), np.float32))
         self.activations.set_architecture(empty.layers)
+        self.summaryView.show_model(self.predictor.model)
 
     # -- prediction ------------------------------------------------------------------------------------
     @Slot()

@@ -128,3 +128,11 @@ def test_unreadable_image_gives_a_message_not_a_crash(window, tmp_path):
     window.canvas.load_file(bad)
     assert "not an image" in window.statusBar().currentMessage()
     assert window.canvas.is_empty()
+
+
+def test_summary_tab_describes_the_current_model(window):
+    table = window.summaryView
+    assert table.item(0, 0).text() == "conv1" and table.item(0, 2).text() == "[6, 28, 28]"
+    assert table.item(0, 5).text() == "(28 − 5 + 2·2) / 1 + 1 = 28"
+    last = table.rowCount() - 1
+    assert table.item(last, 0).text() == "total" and table.item(last, 3).text() == "61,706"
