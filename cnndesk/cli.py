@@ -166,6 +166,37 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from cnndesk.engine import CnndeskError, TrainConfig
+    from cnndesk.engine.experiments import run_queue, write_csv
+
+    names = [name.strip() for name in args.models.split(",") if name.strip()]
+    if not names:
+        raise CnndeskError("Name at least one model, e.g. --models lenet5,mlp.")
+    configs = []
+    for name in names:
+        config = TrainConfig.for_model(name, epochs=args.epochs, device=args.device, seed=args.seed,
+                                       train_samples=args.train_samples, test_samples=args.test_samples)
+        config.validate()
+        configs.append(config)
+
+    def callbacks_for(index: int, config):
+        sys.stderr.write(f"[{index + 1}/{len(configs)}] ")
+        return [_progress_printer(sys.stderr, config.epochs)]
+
+    rows = run_queue(configs, callbacks_for)
+    if args.csv:
+        sys.stderr.write(f"Saved {write_csv(rows, args.csv)}\n")
+    if args.json:
+        _emit_json({"runs": [row.to_dict() for row in rows]})
+        return 0
+    print(f"{'model':<16} {'test':>8} {'train':>8} {'seconds':>9} {'params':>10}")
+    for row in rows:
+        print(f"{row.model:<16} {row.test_accuracy:>8.2%} {row.train_accuracy:>8.2%} {row.train_seconds:>9.1f} "
+              f"{row.params:>10,}")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from cnndesk.engine import MODELS, build_model, count_parameters
 
@@ -302,6 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--checkpoint", help="default: the bundled LeNet5")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)
+
+    compare = sub.add_parser("compare", help="train several models one after another and compare them")
+    compare.add_argument("--models", required=True, help="comma-separated registry names, e.g. lenet5,cnn2,mlp")
+    compare.add_argument("--epochs", type=int, help="default: each model's recipe")
+    compare.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--train-samples", type=int, help="use only the first N training images")
+    compare.add_argument("--test-samples", type=int, help="evaluate on the first N test images only")
+    compare.add_argument("--csv", help="also write the table to this CSV file")
+    compare.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    compare.set_defaults(func=cmd_compare)
 
     models = sub.add_parser("models", help="list the architectures and their parameter counts")
     models.add_argument("--summary", metavar="NAME", help="one model layer by layer: shapes, parameters, "
