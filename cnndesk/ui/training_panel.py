@@ -51,9 +51,6 @@ class GrowingCurve:
         self.size = 0
         self.item.setData([], [])
 
-    def last(self) -> float | None:
-        return float(self.y[self.size - 1]) if self.size else None
-
 
 class TrainingPanel(QWidget):
     startRequested = Signal(object)  # TrainConfig
@@ -64,6 +61,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self._epochs_total = 1
+        self._ema, self._ema_steps = 0.0, 0  # smoothed loss state
 
         self.modelCombo = QComboBox(objectName="modelCombo")
         for name, spec in MODELS.items():
@@ -207,6 +205,7 @@ class TrainingPanel(QWidget):
     def reset_curves(self) -> None:
         for curve in (self.rawLoss, self.smoothLoss, self.trainAccuracy, self.testAccuracy):
             curve.clear()
+        self._ema, self._ema_steps = 0.0, 0
         self.progressBar.setValue(0)
 
     def on_started(self, info: FitInfo) -> None:
@@ -226,10 +225,12 @@ class TrainingPanel(QWidget):
     def add_losses(self, steps: np.ndarray, losses: np.ndarray, latest: BatchMetrics) -> None:
         self.rawLoss.extend(steps, losses)
         smoothed = np.empty_like(losses, dtype=np.float64)
-        value = self.smoothLoss.last()
         for i, loss in enumerate(losses):
-            value = float(loss) if value is None else SMOOTHING * value + (1 - SMOOTHING) * float(loss)
-            smoothed[i] = value
+            # Bias-corrected moving average (as in Adam): follows the loss from the first batch, no lag from 0.
+            self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * float(loss)
+            self._ema_steps += 1
+            smoothed[i] = self._ema / (1 - SMOOTHING**self._ema_steps)
+        value = float(smoothed[-1])
         self.smoothLoss.extend(steps, smoothed)
         done = ((latest.epoch - 1) * latest.batches_per_epoch + latest.batch) / (
             self._epochs_total * latest.batches_per_epoch)
