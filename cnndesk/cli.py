@@ -84,7 +84,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         train_samples=args.train_samples,
         target_accuracy=args.target_accuracy,
+        weight_decay=args.weight_decay,
     )
+    if args.activation:
+        config.model_options = {"activation": args.activation}
     if args.no_augment:
         config.augment = False
     config.validate()
@@ -170,13 +173,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, TrainConfig
     from cnndesk.engine.experiments import run_queue, write_csv
 
-    names = [name.strip() for name in args.models.split(",") if name.strip()]
-    if not names:
-        raise CnndeskError("Name at least one model, e.g. --models lenet5,mlp.")
+    entries = [entry.strip() for entry in args.models.split(",") if entry.strip()]
+    if not entries:
+        raise CnndeskError("Name at least one model, e.g. --models lenet5,mlp or mlp:relu,mlp:tanh.")
     configs = []
-    for name in names:
+    for entry in entries:
+        name, _, activation = entry.partition(":")
         config = TrainConfig.for_model(name, epochs=args.epochs, device=args.device, seed=args.seed,
                                        train_samples=args.train_samples, test_samples=args.test_samples)
+        if activation:
+            config.model_options = {"activation": activation}
         config.validate()
         configs.append(config)
 
@@ -190,9 +196,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"runs": [row.to_dict() for row in rows]})
         return 0
-    print(f"{'model':<16} {'test':>8} {'train':>8} {'seconds':>9} {'params':>10}")
+    print(f"{'model':<24} {'test':>8} {'train':>8} {'seconds':>9} {'params':>10}")
     for row in rows:
-        print(f"{row.model:<16} {row.test_accuracy:>8.2%} {row.train_accuracy:>8.2%} {row.train_seconds:>9.1f} "
+        label = f"{row.model} ({row.options.get('activation', '')})" if row.options.get("activation") else row.model
+        print(f"{label:<24} {row.test_accuracy:>8.2%} {row.train_accuracy:>8.2%} {row.train_seconds:>9.1f} "
               f"{row.params:>10,}")
     return 0
 
@@ -313,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, help="learning rate (peak rate for onecycle)")
     train.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
     train.add_argument("--schedule", choices=["onecycle", "cosine", "step", "constant"])
+    train.add_argument("--weight-decay", type=float, help="L2 penalty (decoupled with adamw); default 0")
+    train.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "leakyrelu"],
+                       help="the model's activation (default: the model's own)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--dataset", default="mnist", help="mnist (bundled), fashion-mnist or kmnist (downloaded)")
@@ -335,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_predict)
 
     compare = sub.add_parser("compare", help="train several models one after another and compare them")
-    compare.add_argument("--models", required=True, help="comma-separated registry names, e.g. lenet5,cnn2,mlp")
+    compare.add_argument("--models", required=True, help="comma-separated registry names, each optionally with "
+                         "an activation: lenet5,cnn2,mlp or mlp:relu,mlp:tanh,mlp:sigmoid")
     compare.add_argument("--epochs", type=int, help="default: each model's recipe")
     compare.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     compare.add_argument("--seed", type=int, default=0)

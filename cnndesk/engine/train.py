@@ -21,7 +21,7 @@ from torch import nn
 
 from .data import Splits, TensorDataset, load_splits
 from .errors import CnndeskError
-from .models import Network, build_model, count_parameters, model_spec
+from .models import ACTIVATIONS, Network, build_model, count_parameters, model_config, model_spec
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -55,7 +55,12 @@ class TrainConfig:
         return cls(model=model, **recipe)
 
     def validate(self) -> None:
-        model_spec(self.model)
+        options = model_config(self.model, **self.model_options)["options"]
+        activation = options.get("activation")
+        if activation is not None and str(activation).lower() not in ACTIVATIONS:
+            raise CnndeskError(f"Unknown activation '{activation}'. Known: {', '.join(ACTIVATIONS)}.")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise CnndeskError("Weight decay must be zero or a positive number.")
         if self.optimizer not in OPTIMIZERS:
             raise CnndeskError(f"Unknown optimizer '{self.optimizer}'. Known: {', '.join(OPTIMIZERS)}.")
         if self.schedule not in SCHEDULES:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnndesk.engine import MODELS, BatchMetrics, EpochMetrics, FitInfo, TrainConfig, available_devices
+from cnndesk.engine.models import ACTIVATIONS
 from cnndesk.engine.train import format_duration
 
 from .plotting import pg
@@ -73,6 +74,11 @@ class TrainingPanel(QWidget):
         self.samplesSpin.setToolTip("Train on the first N MNIST training images: fewer is faster, for a quick demo")
         self.batchSpin = QSpinBox(objectName="batchSpin", minimum=1, maximum=8192, singleStep=32)
         self.lrSpin = QDoubleSpinBox(objectName="lrSpin", decimals=5, minimum=1e-5, maximum=10.0, singleStep=0.0005)
+        self.activationCombo = QComboBox(objectName="activationCombo")
+        for key in ACTIVATIONS:
+            self.activationCombo.addItem({"leakyrelu": "LeakyReLU", "relu": "ReLU"}.get(key, key.capitalize()), key)
+        self.weightDecaySpin = QDoubleSpinBox(objectName="weightDecaySpin", decimals=5, minimum=0.0, maximum=1.0,
+                                              singleStep=0.0001)
         self.optimizerCombo = QComboBox(objectName="optimizerCombo")
         self.optimizerCombo.addItem("Adam", "adam")
         self.optimizerCombo.addItem("AdamW", "adamw")
@@ -88,12 +94,14 @@ class TrainingPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Model", self.modelCombo)
+        form.addRow("Activation", self.activationCombo)
         form.addRow("Epochs", self.epochsSpin)
         form.addRow("Training images", self.samplesSpin)
         form.addRow("Batch size", self.batchSpin)
         form.addRow("Learning rate", self.lrSpin)
         form.addRow("Optimizer", self.optimizerCombo)
         form.addRow("Schedule", self.scheduleCombo)
+        form.addRow("Weight decay", self.weightDecaySpin)
         form.addRow("Device", self.deviceCombo)
         form.addRow("", self.augmentCheck)
 
@@ -158,7 +166,11 @@ class TrainingPanel(QWidget):
     # -- configuration ---------------------------------------------------------------------------------
     def _apply_recipe(self) -> None:
         """Each model comes with the recipe that trains it well."""
-        config = TrainConfig.for_model(self.modelCombo.currentData())
+        name = self.modelCombo.currentData()
+        config = TrainConfig.for_model(name)
+        activation = MODELS[name].defaults.get("activation", "relu")
+        self.activationCombo.setCurrentIndex(self.activationCombo.findData(activation))
+        self.weightDecaySpin.setValue(config.weight_decay)
         self.epochsSpin.setValue(config.epochs)
         self.batchSpin.setValue(config.batch_size)
         self.lrSpin.setValue(config.lr)
@@ -176,7 +188,9 @@ class TrainingPanel(QWidget):
             schedule=self.scheduleCombo.currentData(),
             device=self.deviceCombo.currentData(),
             train_samples=self.samplesSpin.value() if self.samplesSpin.value() < 60000 else None,
+            weight_decay=self.weightDecaySpin.value(),
         )
+        config.model_options = {"activation": self.activationCombo.currentData()}
         config.augment = self.augmentCheck.isChecked()
         return config
 
@@ -191,8 +205,9 @@ class TrainingPanel(QWidget):
 
     # -- run state -------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
-        for widget in (self.modelCombo, self.epochsSpin, self.samplesSpin, self.batchSpin, self.lrSpin,
-                       self.optimizerCombo, self.scheduleCombo, self.deviceCombo, self.augmentCheck, self.trainButton):
+        for widget in (self.modelCombo, self.activationCombo, self.epochsSpin, self.samplesSpin, self.batchSpin,
+                       self.lrSpin, self.optimizerCombo, self.scheduleCombo, self.weightDecaySpin, self.deviceCombo,
+                       self.augmentCheck, self.trainButton):
             widget.setEnabled(not running)
         self.pauseButton.setEnabled(running)
         self.stopButton.setEnabled(running)

@@ -43,3 +43,16 @@ def test_compare_with_an_unknown_model_is_one_clear_error(capsys):
     assert main(["compare", "--models", "lenet5,alexnet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cnndesk: error:") and "alexnet" in err and "Traceback" not in err
+
+
+def test_compare_activations_from_the_command_line(capsys):
+    code = main(["compare", "--models", "mlp:relu,mlp:tanh,mlp:sigmoid", "--epochs", "1", "--train-samples", "256",
+                 "--test-samples", "200", "--json"])
+    assert code == 0
+    runs = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]
+    assert [r["options"]["activation"] for r in runs] == ["relu", "tanh", "sigmoid"]
+
+
+def test_an_unknown_activation_is_refused_before_training(capsys):
+    assert main(["compare", "--models", "mlp:swish"]) == 2
+    assert "Unknown activation 'swish'" in capsys.readouterr().err

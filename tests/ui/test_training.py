@@ -112,3 +112,14 @@ def test_opening_a_bad_checkpoint_keeps_the_model_and_says_why(window, tmp_path)
     assert not window.open_model(bad)
     assert window.predictor.model is model_before
     assert "broken.safetensors" in window.statusBar().currentMessage()
+
+
+def test_activation_and_weight_decay_reach_the_training_config(window):
+    panel = window.trainingPanel
+    panel.modelCombo.setCurrentIndex(panel.modelCombo.findData("lenet5-classic"))
+    assert panel.activationCombo.currentData() == "sigmoid"  # the model's own default
+    panel.activationCombo.setCurrentIndex(panel.activationCombo.findData("tanh"))
+    panel.weightDecaySpin.setValue(0.0005)
+    config = panel.config()
+    assert config.model == "lenet5-classic"
+    assert config.model_options == {"activation": "tanh"} and config.weight_decay == 0.0005
