@@ -68,11 +68,23 @@ def _emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _resume_training(args: argparse.Namespace) -> int:
+    from cnndesk.engine import TrainConfig, read_metadata
+
+    meta = read_metadata(args.resume)
+    config = TrainConfig.from_dict(meta.get("training", {}))
+    if args.device != "auto":
+        config.device = args.device
+    return cmd_train(args, config=config, resume_from=Path(args.resume))
+
+
+def cmd_train(args: argparse.Namespace, config=None, resume_from: Path | None = None) -> int:
     from cnndesk.engine import TrainConfig, TrainingControl, fit, save_checkpoint
     from cnndesk.locations import checkpoints_dir
 
-    config = TrainConfig.for_model(
+    if args.resume and resume_from is None:
+        return _resume_training(args)
+    config = config or TrainConfig.for_model(
         args.model,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -86,13 +98,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         target_accuracy=args.target_accuracy,
         weight_decay=args.weight_decay,
     )
-    if args.activation:
+    if args.activation and resume_from is None:
         config.model_options = {"activation": args.activation}
-    if args.no_augment:
+    if args.no_augment and resume_from is None:
         config.augment = False
     config.validate()
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else checkpoints_dir() / f"{args.model}-{stamp}.safetensors"
+    default_out = resume_from or checkpoints_dir() / f"{config.model}-{stamp}.safetensors"
+    out = Path(args.out) if args.out else default_out
 
     control = TrainingControl()
 
@@ -103,10 +116,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        result = fit(config, callbacks=[_progress_printer(sys.stderr, config.epochs)], control=control)
+        # The checkpoint is written after every epoch too: a crash loses one epoch at most (--resume continues).
+        result = fit(config, callbacks=[_progress_printer(sys.stderr, config.epochs)], control=control,
+                     autosave_path=out, resume_from=resume_from)
     finally:
         signal.signal(signal.SIGINT, previous)
-    path = save_checkpoint(result.model, out, training=config.to_dict(), metrics=result.metrics())
+    if result.resume_state is None and result.epochs_completed > 0:
+        # Stopped mid-epoch: the checkpoint of the last whole epoch stays, resumable with --resume.
+        path = out
+        sys.stderr.write(f"Stopped mid-epoch; kept the checkpoint of epoch {result.epochs_completed}.\n")
+    else:
+        path = save_checkpoint(result.model, out, training=config.to_dict(), metrics=result.metrics(),
+                               resume=result.resume_state)
     sys.stderr.write(
         f"Test accuracy {result.test_accuracy:.2%} after {result.epochs_completed} epoch(s), "
         f"{result.train_seconds:.1f} s. Saved {path}\n"
@@ -329,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-samples", type=int, help="use only the first N training images")
     train.add_argument("--target-accuracy", type=float, help="stop once the test accuracy reaches this, e.g. 0.99")
     train.add_argument("--no-augment", action="store_true", help="train without random affine augmentation")
-    train.add_argument("--out", help="checkpoint path (default: the user data folder)")
+    train.add_argument("--out", help="checkpoint path (default: the user data folder); written after every epoch")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run from its checkpoint "
+                       "(its own settings; --device may change)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     train.set_defaults(func=cmd_train)
 

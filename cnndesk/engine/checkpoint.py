@@ -43,12 +43,31 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+OPTIMIZER_PREFIX = "optimizer."
+
+
+def _optimizer_payload(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimizer's state_dict split into tensors (for safetensors) and JSON (everything else)."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, values in state["state"].items():
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{OPTIMIZER_PREFIX}{index}.{name}"] = value.detach().to("cpu").contiguous().clone()
+            else:
+                scalars.setdefault(str(index), {})[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
 def save_checkpoint(
     model: Network,
     path: str | Path,
     training: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> Path:
+    """Save weights and metadata. ``resume`` ({"optimizer": state_dict, "scheduler": state_dict | None,
+    "epochs_completed": n}) makes the checkpoint resumable: the run continues where it stopped."""
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_name(path.name + ".safetensors")
@@ -60,6 +79,11 @@ def save_checkpoint(
         "training": training or {},
         "metrics": metrics or {},
     }
+    if resume is not None:
+        optimizer_tensors, optimizer_json = _optimizer_payload(resume["optimizer"])
+        tensors.update(optimizer_tensors)
+        header["resume"] = {"epochs_completed": resume["epochs_completed"], "optimizer": optimizer_json,
+                            "scheduler": resume.get("scheduler")}
     metadata = {METADATA_KEY: json.dumps(header)}
     try:
         atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
@@ -108,7 +132,7 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
     except (CnndeskError, TypeError, ValueError) as exc:
         raise CnndeskError(f"{path} needs a model this cnndesk cannot build: {exc}") from None
     with safe_open(str(path), framework="pt") as handle:
-        state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        state = {key: handle.get_tensor(key) for key in handle.keys() if not key.startswith(OPTIMIZER_PREFIX)}  # noqa: SIM118
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -117,3 +141,23 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
         raise CnndeskError(f"{path} does not fit the '{meta['model']['name']}' architecture: {detail}") from None
     model.to(device).eval()
     return model, meta
+
+
+def load_resume_state(path: str | Path) -> tuple[Network, dict[str, Any], dict[str, Any]]:
+    """The model, metadata and resume state (optimizer state_dict, scheduler state, epochs completed)."""
+    model, meta = load_model(path)
+    resume = meta.get("resume")
+    if not isinstance(resume, dict):
+        raise CnndeskError(f"{path} cannot be resumed: it holds weights only (no optimizer state).")
+    optimizer_json = resume["optimizer"]
+    state: dict[Any, dict[str, Any]] = {}
+    with safe_open(str(path), framework="pt") as handle:
+        for key in handle.keys():  # noqa: SIM118
+            if key.startswith(OPTIMIZER_PREFIX):
+                index, name = key[len(OPTIMIZER_PREFIX):].split(".", 1)
+                state.setdefault(int(index), {})[name] = handle.get_tensor(key)
+    for index, values in optimizer_json.get("scalars", {}).items():
+        state.setdefault(int(index), {}).update(values)
+    optimizer_state = {"state": state, "param_groups": optimizer_json["param_groups"]}
+    return model, meta, {"optimizer": optimizer_state, "scheduler": resume.get("scheduler"),
+                         "epochs_completed": int(resume["epochs_completed"])}

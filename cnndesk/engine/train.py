@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -141,6 +142,8 @@ class FitResult:
     test_accuracy: float
     train_seconds: float  # whole run, evaluation included, pauses excluded
     samples_per_second: float  # training samples per second of training steps
+    # Optimizer and schedule state at the end, for a resumable checkpoint; None after a partial epoch.
+    resume_state: dict[str, Any] | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -310,13 +313,21 @@ def fit(
     control: TrainingControl | None = None,
     splits: Splits | None = None,
     report_interval: float = 0.05,
+    autosave_path: str | Path | None = None,
+    resume_from: str | Path | None = None,
 ) -> FitResult:
-    """Train a fresh model as ``config`` says. Returns when done, stopped, or the target is reached."""
+    """Train a model as ``config`` says. Returns when done, stopped, or the target is reached.
+
+    ``autosave_path``: after every epoch, a resumable checkpoint is written there (a crash loses at most one
+    epoch). ``resume_from``: continue such a checkpoint's run, optimizer and schedule included; every epoch is
+    seeded from ``config.seed`` and its number, so a resumed run matches an uninterrupted one.
+    """
+    from .checkpoint import load_resume_state, save_checkpoint
+
     config.validate()
     control = control or TrainingControl()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
-    shuffle_gen = torch.Generator().manual_seed(config.seed)
 
     splits = splits or load_splits(config.dataset)
     train = splits.train.subset(config.train_samples).to(device)
@@ -327,18 +338,32 @@ def fit(
     batch_size = min(config.batch_size, n)
     batches = math.ceil(n / batch_size)
 
-    model = build_model(config.model, **config.model_options).to(device)
+    model = build_model(config.model, **config.model_options)
+    resume_state: dict[str, Any] | None = None
+    history: list[EpochMetrics] = []
+    if resume_from is not None:
+        saved, meta, resume_state = load_resume_state(resume_from)
+        if saved.config != model.config:
+            raise CnndeskError(f"{resume_from} holds a {saved.name}, not the {config.model} this run trains.")
+        model.load_state_dict(saved.state_dict())
+        history = [EpochMetrics(**entry) for entry in meta.get("metrics", {}).get("history", [])]
+    model = model.to(device)
     memory_format = preferred_memory_format(model)
     model = model.to(memory_format=memory_format)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, batches)
+    start_epoch = 1
+    if resume_state is not None:
+        optimizer.load_state_dict(resume_state["optimizer"])
+        if scheduler is not None and resume_state["scheduler"] is not None:
+            scheduler.load_state_dict(resume_state["scheduler"])
+        start_epoch = resume_state["epochs_completed"] + 1
     info = FitInfo(config, model, device, n, len(test), batches, count_parameters(model))
     for cb in callbacks:
         cb.on_fit_start(info)
 
-    history: list[EpochMetrics] = []
     samples_seen = 0
-    step = 0
+    step = first_step = (start_epoch - 1) * batches
     train_time = 0.0  # time inside training steps, pauses excluded
     run_start = time.perf_counter()
     paused_total = 0.0
@@ -347,8 +372,10 @@ def fit(
     evaluated_at_step = -1
     last_eval: Evaluation | None = None
 
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(start_epoch, config.epochs + 1):
         model.train()
+        torch.manual_seed(config.seed * 100_003 + epoch)  # augmentation draws: a function of the epoch
+        shuffle_gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(n, generator=shuffle_gen).to(device)
         epoch_start = time.perf_counter()
         epoch_paused = 0.0
@@ -395,7 +422,7 @@ def fit(
                 values = torch.stack(pending_losses).tolist()  # one host sync per report
                 reports = [
                     BatchMetrics(epoch, b, batches, s, v, seen, seen / max(busy, 1e-9), elapsed,
-                                 (total_steps - s) * (elapsed / s))
+                                 (total_steps - s) * (elapsed / (s - first_step)))
                     for (b, s, seen, busy, elapsed), v in zip(pending_meta, values, strict=True)
                 ]
                 pending_losses.clear()
@@ -420,6 +447,15 @@ def fit(
             samples_per_second=epoch_samples / max(seconds, 1e-9),
         )
         history.append(metrics)
+        if autosave_path is not None:
+            save_checkpoint(
+                model, autosave_path, config.to_dict(),
+                {"test_accuracy": metrics.test_accuracy, "epochs_completed": epoch,
+                 "history": [asdict(h) for h in history]},
+                resume={"optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                        "epochs_completed": epoch},
+            )
         for cb in callbacks:
             cb.on_epoch_end(metrics)
         if config.target_accuracy is not None and last_eval and last_eval.accuracy >= config.target_accuracy:
@@ -428,6 +464,7 @@ def fit(
         if stopped:
             break
 
+    partial_epoch = evaluated_at_step != step
     if step > 0 and evaluated_at_step != step and len(test):
         last_eval = evaluate(model, test)
     model.eval()
@@ -441,6 +478,11 @@ def fit(
         test_accuracy=last_eval.accuracy if last_eval else float("nan"),
         train_seconds=time.perf_counter() - run_start - paused_total,
         samples_per_second=samples_seen / max(train_time, 1e-9),
+        resume_state=None if partial_epoch else {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "epochs_completed": len(history),
+        },
     )
     for cb in callbacks:
         cb.on_fit_end(result)

@@ -119,10 +119,12 @@ class TrainingWorker(QObject):
         if threads:
             torch.set_num_threads(int(threads))
         try:
-            result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control)
+            result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control,
+                         autosave_path=self.autosave_path)
             path = None
             if self.autosave_path is not None and result.epochs_completed + int(result.stopped) > 0:
-                path = save_checkpoint(result.model, self.autosave_path, self.config.to_dict(), result.metrics())
+                path = save_checkpoint(result.model, self.autosave_path, self.config.to_dict(), result.metrics(),
+                                       resume=result.resume_state)
             self.finished.emit(TrainingOutcome(result, path))
         except CnndeskError as exc:
             self.failed.emit(str(exc))
