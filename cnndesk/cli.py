@@ -68,23 +68,11 @@ def _emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _resume_training(args: argparse.Namespace) -> int:
-    from cnndesk.engine import TrainConfig, read_metadata
+def _new_train_config(args: argparse.Namespace):
+    """A TrainConfig from the command line: the model's recipe, overridden by the options given."""
+    from cnndesk.engine import TrainConfig
 
-    meta = read_metadata(args.resume)
-    config = TrainConfig.from_dict(meta.get("training", {}))
-    if args.device != "auto":
-        config.device = args.device
-    return cmd_train(args, config=config, resume_from=Path(args.resume))
-
-
-def cmd_train(args: argparse.Namespace, config=None, resume_from: Path | None = None) -> int:
-    from cnndesk.engine import TrainConfig, TrainingControl, fit, save_checkpoint
-    from cnndesk.locations import checkpoints_dir
-
-    if args.resume and resume_from is None:
-        return _resume_training(args)
-    config = config or TrainConfig.for_model(
+    config = TrainConfig.for_model(
         args.model,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -98,10 +86,25 @@ def cmd_train(args: argparse.Namespace, config=None, resume_from: Path | None = 
         target_accuracy=args.target_accuracy,
         weight_decay=args.weight_decay,
     )
-    if args.activation and resume_from is None:
+    if args.activation:
         config.model_options = {"activation": args.activation}
-    if args.no_augment and resume_from is None:
+    if args.no_augment:
         config.augment = False
+    return config
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cnndesk.engine import TrainConfig, TrainingControl, fit, read_metadata, save_checkpoint
+    from cnndesk.locations import checkpoints_dir
+
+    resume_from = Path(args.resume) if args.resume else None
+    if resume_from is not None:
+        # A resumed run keeps its own settings; only the device may change.
+        config = TrainConfig.from_dict(read_metadata(resume_from).get("training", {}))
+        if args.device != "auto":
+            config.device = args.device
+    else:
+        config = _new_train_config(args)
     config.validate()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     default_out = resume_from or checkpoints_dir() / f"{config.model}-{stamp}.safetensors"

@@ -307,6 +307,15 @@ def evaluate(model: nn.Module, dataset: TensorDataset, batch_size: int = EVAL_BA
     )
 
 
+def _resume_state(
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler | None, epochs: int
+) -> dict[str, Any]:
+    """What a checkpoint needs to continue the run after ``epochs`` whole epochs."""
+    return {"optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "epochs_completed": epochs}
+
+
 def fit(
     config: TrainConfig,
     callbacks: Sequence[TrainingCallback] = (),
@@ -452,9 +461,7 @@ def fit(
                 model, autosave_path, config.to_dict(),
                 {"test_accuracy": metrics.test_accuracy, "epochs_completed": epoch,
                  "history": [asdict(h) for h in history]},
-                resume={"optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                        "epochs_completed": epoch},
+                resume=_resume_state(optimizer, scheduler, epoch),
             )
         for cb in callbacks:
             cb.on_epoch_end(metrics)
@@ -464,7 +471,8 @@ def fit(
         if stopped:
             break
 
-    partial_epoch = evaluated_at_step != step
+    # Trained past the last whole epoch (stopped mid-epoch): the optimizer state no longer matches an epoch.
+    partial_epoch = step != first_step and evaluated_at_step != step
     if step > 0 and evaluated_at_step != step and len(test):
         last_eval = evaluate(model, test)
     model.eval()
@@ -478,11 +486,7 @@ def fit(
         test_accuracy=last_eval.accuracy if last_eval else float("nan"),
         train_seconds=time.perf_counter() - run_start - paused_total,
         samples_per_second=samples_seen / max(train_time, 1e-9),
-        resume_state=None if partial_epoch else {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "epochs_completed": len(history),
-        },
+        resume_state=None if partial_epoch else _resume_state(optimizer, scheduler, len(history)),
     )
     for cb in callbacks:
         cb.on_fit_end(result)
