@@ -174,3 +174,46 @@ def test_unknown_dataset_is_rejected(name, tmp_path):
 
 def test_dataset_names_are_case_insensitive(mnist):
     assert load_splits("MNIST") is mnist
+
+
+def forget_loaded(root: Path) -> None:
+    """Drop what this process loaded from ``root``, so the next load reads the disk as a new process would."""
+    for key in [k for k in data._cache if k.endswith(f"@{root}")]:
+        del data._cache[key]
+
+
+def test_mnist_tensors_are_cached_beside_the_raw_files(cached_copy, mnist, monkeypatch):
+    """The first load through torchvision leaves one tensor file; later processes read it instead."""
+    first = load_splits("mnist", root=cached_copy)
+    cache_file = data.tensor_cache_path(cached_copy, "mnist")
+    assert cache_file.exists()
+    forget_loaded(cached_copy)  # as in a new process
+
+    def no_torchvision(*args, **kwargs):
+        raise AssertionError("read through torchvision although the tensor cache was valid")
+
+    monkeypatch.setattr(data, "_from_torchvision", no_torchvision)
+    again = load_splits("mnist", root=cached_copy)
+    assert again is not first
+    for split in ("train", "test"):
+        assert torch.equal(getattr(again, split).images, getattr(mnist, split).images)
+        assert torch.equal(getattr(again, split).labels, getattr(mnist, split).labels)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other version"])
+def test_damaged_tensor_cache_is_rebuilt(cached_copy, mnist, damage, monkeypatch):
+    load_splits("mnist", root=cached_copy)
+    cache_file = data.tensor_cache_path(cached_copy, "mnist")
+    if damage == "garbage":
+        cache_file.write_bytes(b"\x00garbage" * 100)
+    elif damage == "truncated":
+        cache_file.write_bytes(cache_file.read_bytes()[: cache_file.stat().st_size // 2])
+    else:
+        monkeypatch.setattr(data, "TENSOR_CACHE_VERSION", "0")
+        data._write_tensor_cache(cache_file, mnist)
+        monkeypatch.undo()
+    forget_loaded(cached_copy)
+    splits = load_splits("mnist", root=cached_copy)
+    assert torch.equal(splits.test.labels, mnist.test.labels)
+    assert torch.equal(splits.train.images, mnist.train.images)
+    assert data._read_tensor_cache(cache_file, "mnist") is not None  # written again, valid now
