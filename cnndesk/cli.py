@@ -68,6 +68,29 @@ def _emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+# The model builder options (engine.models.OPTIONS), spelled out here: importing the engine loads PyTorch.
+MODEL_OPTIONS = ("activation", "pooling", "batchnorm", "dropout", "width", "init")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model options", "left out: the model's own default; a model that does not "
+                                      "take an option says so")
+    group.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "leakyrelu"],
+                       help="the activation after each hidden layer")
+    group.add_argument("--pooling", choices=["max", "avg"], help="max or average pooling")
+    group.add_argument("--batchnorm", action=argparse.BooleanOptionalAction,
+                       help="BatchNorm between each hidden conv/fc layer and its activation")
+    group.add_argument("--dropout", type=float, metavar="P", help="dropout in front of the last fc layer, 0 ≤ P < 1")
+    group.add_argument("--width", type=float, metavar="W",
+                       help="width multiplier on channels and hidden units (e.g. 0.5, 2)")
+    group.add_argument("--init", choices=["default", "xavier", "kaiming"], help="weight initialisation")
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the options given on the command line: the others take the model's defaults."""
+    return {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None}
+
+
 def _new_train_config(args: argparse.Namespace):
     """A TrainConfig from the command line: the model's recipe, overridden by the options given."""
     from cnndesk.engine import TrainConfig
@@ -86,8 +109,7 @@ def _new_train_config(args: argparse.Namespace):
         target_accuracy=args.target_accuracy,
         weight_decay=args.weight_decay,
     )
-    if args.activation:
-        config.model_options = {"activation": args.activation}
+    config.model_options = _model_options(args)
     if args.no_augment:
         config.augment = False
     return config
@@ -205,8 +227,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         name, _, activation = entry.partition(":")
         config = TrainConfig.for_model(name, epochs=args.epochs, device=args.device, seed=args.seed,
                                        train_samples=args.train_samples, test_samples=args.test_samples)
+        config.model_options = _model_options(args)
         if activation:
-            config.model_options = {"activation": activation}
+            config.model_options["activation"] = activation
         config.validate()
         configs.append(config)
 
@@ -220,27 +243,41 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"runs": [row.to_dict() for row in rows]})
         return 0
-    print(f"{'model':<24} {'test':>8} {'train':>8} {'seconds':>9} {'params':>10}")
-    for row in rows:
-        label = f"{row.model} ({row.options.get('activation', '')})" if row.options.get("activation") else row.model
-        print(f"{label:<24} {row.test_accuracy:>8.2%} {row.train_accuracy:>8.2%} {row.train_seconds:>9.1f} "
+    labels = [_run_label(row.model, row.options) for row in rows]
+    width = max(24, *map(len, labels))
+    print(f"{'model':<{width}} {'test':>8} {'train':>8} {'seconds':>9} {'params':>10}")
+    for label, row in zip(labels, rows, strict=True):
+        print(f"{label:<{width}} {row.test_accuracy:>8.2%} {row.train_accuracy:>8.2%} {row.train_seconds:>9.1f} "
               f"{row.params:>10,}")
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from cnndesk.engine import MODELS, build_model, count_parameters
+def _run_label(model: str, options: dict[str, Any]) -> str:
+    """"mlp (tanh)", "lenet5 (relu, pooling=avg)": the activation, and the options away from the defaults."""
+    from cnndesk.engine.models import MODELS
 
+    defaults = MODELS[model].defaults if model in MODELS else {}
+    parts = [str(options["activation"])] if "activation" in options else []
+    parts += [f"{k}={v}" for k, v in options.items() if k != "activation" and defaults.get(k, v) != v]
+    return f"{model} ({', '.join(parts)})" if parts else model
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from cnndesk.engine import MODELS, CnndeskError, build_model, count_parameters
+
+    options = _model_options(args)
     if args.summary:
         from cnndesk.engine.summary import format_summary, summarize
 
-        summary = summarize(build_model(args.summary))
+        summary = summarize(build_model(args.summary, **options))
         if args.json:
             _emit_json(summary.to_dict())
         else:
             print(format_summary(summary))
         return 0
 
+    if options:
+        raise CnndeskError("Model options go with --summary NAME, e.g. models --summary lenet5 --width 2.")
     rows = [{"name": name, "params": count_parameters(build_model(name)), "description": spec.description}
             for name, spec in MODELS.items()]
     if args.json:
@@ -345,8 +382,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
     train.add_argument("--schedule", choices=["onecycle", "cosine", "step", "constant"])
     train.add_argument("--weight-decay", type=float, help="L2 penalty (decoupled with adamw); default 0")
-    train.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "leakyrelu"],
-                       help="the model's activation (default: the model's own)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--dataset", default="mnist", help="mnist (bundled), fashion-mnist or kmnist (downloaded)")
@@ -357,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run from its checkpoint "
                        "(its own settings; --device may change)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    _add_model_options(train)
     train.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("eval", help="test accuracy, per class, and the confusion matrix")
@@ -372,7 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="train several models one after another and compare them")
     compare.add_argument("--models", required=True, help="comma-separated registry names, each optionally with "
-                         "an activation: lenet5,cnn2,mlp or mlp:relu,mlp:tanh,mlp:sigmoid")
+                         "an activation: lenet5,cnn2,mlp or mlp:relu,mlp:tanh,mlp:sigmoid; the model options "
+                         "below apply to every run (an activation after ':' wins)")
     compare.add_argument("--epochs", type=int, help="default: each model's recipe")
     compare.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     compare.add_argument("--seed", type=int, default=0)
@@ -380,12 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--test-samples", type=int, help="evaluate on the first N test images only")
     compare.add_argument("--csv", help="also write the table to this CSV file")
     compare.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    _add_model_options(compare)
     compare.set_defaults(func=cmd_compare)
 
     models = sub.add_parser("models", help="list the architectures and their parameter counts")
     models.add_argument("--summary", metavar="NAME", help="one model layer by layer: shapes, parameters, "
                         "multiply-adds, the output-size formula and the receptive field")
     models.add_argument("--json", action="store_true")
+    _add_model_options(models)
     models.set_defaults(func=cmd_models)
     return parser
 

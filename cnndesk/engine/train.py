@@ -22,7 +22,7 @@ from torch import nn
 
 from .data import Splits, TensorDataset, load_splits
 from .errors import CnndeskError
-from .models import ACTIVATIONS, Network, build_model, count_parameters, model_config, model_spec
+from .models import Network, build_model, count_parameters, model_config, model_spec
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -56,10 +56,7 @@ class TrainConfig:
         return cls(model=model, **recipe)
 
     def validate(self) -> None:
-        options = model_config(self.model, **self.model_options)["options"]
-        activation = options.get("activation")
-        if activation is not None and str(activation).lower() not in ACTIVATIONS:
-            raise CnndeskError(f"Unknown activation '{activation}'. Known: {', '.join(ACTIVATIONS)}.")
+        model_config(self.model, **self.model_options)  # unknown options and bad values: one clear error
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise CnndeskError("Weight decay must be zero or a positive number.")
         if self.optimizer not in OPTIMIZERS:
@@ -348,6 +345,12 @@ def fit(
     batches = math.ceil(n / batch_size)
 
     model = build_model(config.model, **config.model_options)
+    if any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in model.modules()):
+        # BatchNorm cannot normalise a batch of one image (one value per channel after an fc layer).
+        if batch_size < 2:
+            raise CnndeskError("A model with BatchNorm needs batches of at least 2 images.")
+        if n % batch_size == 1:
+            batches -= 1  # the epoch's last, single image joins the batch before it
     resume_state: dict[str, Any] | None = None
     history: list[EpochMetrics] = []
     if resume_from is not None:
@@ -404,7 +407,7 @@ def fit(
                 stopped = True
                 break
             t0 = time.perf_counter()
-            idx = order[(batch - 1) * batch_size: batch * batch_size]
+            idx = order[(batch - 1) * batch_size: batch * batch_size if batch < batches else n]
             x = train.images.index_select(0, idx).float().div_(255.0)
             y = train.labels.index_select(0, idx)
             if config.augment:

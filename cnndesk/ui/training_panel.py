@@ -20,12 +20,24 @@ from PySide6.QtWidgets import (
 )
 
 from cnndesk.engine import MODELS, BatchMetrics, EpochMetrics, FitInfo, TrainConfig, available_devices
-from cnndesk.engine.models import ACTIVATIONS
+from cnndesk.engine.models import ACTIVATIONS, INITS, POOLINGS
 from cnndesk.engine.train import format_duration
 
 from .plotting import pg
 
 SMOOTHING = 0.95  # exponential moving average of the batch loss
+
+# What each builder option does, for its widget's tooltip when the model takes it.
+OPTION_TIPS = {
+    "activation": "The non-linearity after each hidden layer",
+    "pooling": "How each pooling layer shrinks its maps: the largest value (max) or the mean (average)",
+    "batchnorm": "BatchNorm between each hidden conv/fc layer and its activation",
+    "dropout": "Dropout in front of the last fully connected layer: the fraction of its inputs zeroed "
+               "at random while training",
+    "width": "Width multiplier: scales every layer's channels and hidden units (the 10 outputs stay)",
+    "init": "Weight initialisation of the conv and fc layers: PyTorch's default, Xavier (Glorot) or "
+            "Kaiming (He), biases zero",
+}
 
 
 class GrowingCurve:
@@ -77,6 +89,17 @@ class TrainingPanel(QWidget):
         self.activationCombo = QComboBox(objectName="activationCombo")
         for key in ACTIVATIONS:
             self.activationCombo.addItem({"leakyrelu": "LeakyReLU", "relu": "ReLU"}.get(key, key.capitalize()), key)
+        self.poolingCombo = QComboBox(objectName="poolingCombo")
+        for key in POOLINGS:
+            self.poolingCombo.addItem({"max": "Max", "avg": "Average"}.get(key, key), key)
+        self.batchnormCheck = QCheckBox("BatchNorm", objectName="batchnormCheck")
+        self.dropoutSpin = QDoubleSpinBox(objectName="dropoutSpin", decimals=2, minimum=0.0, maximum=0.9,
+                                          singleStep=0.05)
+        self.widthSpin = QDoubleSpinBox(objectName="widthSpin", decimals=2, minimum=0.25, maximum=4.0,
+                                        singleStep=0.25, suffix=" ×")
+        self.initCombo = QComboBox(objectName="initCombo")
+        for key in INITS:
+            self.initCombo.addItem(key.capitalize(), key)
         self.weightDecaySpin = QDoubleSpinBox(objectName="weightDecaySpin", decimals=5, minimum=0.0, maximum=1.0,
                                               singleStep=0.0001)
         self.optimizerCombo = QComboBox(objectName="optimizerCombo")
@@ -91,19 +114,33 @@ class TrainingPanel(QWidget):
             self.deviceCombo.addItem(device.upper() if device != "auto" else "Auto", device)
         self.augmentCheck = QCheckBox("Augment (small affine)", objectName="augmentCheck", checked=True)
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Model", self.modelCombo)
-        form.addRow("Activation", self.activationCombo)
-        form.addRow("Epochs", self.epochsSpin)
-        form.addRow("Training images", self.samplesSpin)
-        form.addRow("Batch size", self.batchSpin)
-        form.addRow("Learning rate", self.lrSpin)
-        form.addRow("Optimizer", self.optimizerCombo)
-        form.addRow("Schedule", self.scheduleCombo)
-        form.addRow("Weight decay", self.weightDecaySpin)
-        form.addRow("Device", self.deviceCombo)
-        form.addRow("", self.augmentCheck)
+        # Two columns: the network (model and its builder options) beside the training recipe.
+        self._optionWidgets: dict[str, QWidget] = {
+            "activation": self.activationCombo, "pooling": self.poolingCombo, "batchnorm": self.batchnormCheck,
+            "dropout": self.dropoutSpin, "width": self.widthSpin, "init": self.initCombo,
+        }
+        self._optionLabels: dict[str, QLabel] = {}
+        model_form = self._form()
+        model_form.addRow("Model", self.modelCombo)
+        for key, label in [("activation", "Activation"), ("pooling", "Pooling"), ("dropout", "Dropout"),
+                           ("width", "Width"), ("init", "Init")]:
+            self._optionLabels[key] = QLabel(label)
+            model_form.addRow(self._optionLabels[key], self._optionWidgets[key])
+        model_form.addRow("", self.batchnormCheck)
+        train_form = self._form()
+        train_form.addRow("Epochs", self.epochsSpin)
+        train_form.addRow("Training images", self.samplesSpin)
+        train_form.addRow("Batch size", self.batchSpin)
+        train_form.addRow("Learning rate", self.lrSpin)
+        train_form.addRow("Optimizer", self.optimizerCombo)
+        train_form.addRow("Schedule", self.scheduleCombo)
+        train_form.addRow("Weight decay", self.weightDecaySpin)
+        train_form.addRow("Device", self.deviceCombo)
+        train_form.addRow("", self.augmentCheck)
+        form = QHBoxLayout()
+        form.addLayout(model_form, 1)
+        form.addSpacing(8)
+        form.addLayout(train_form, 1)
 
         self.trainButton = QPushButton("Train", objectName="trainButton")
         self.trainButton.setToolTip("Train a fresh model on MNIST (Ctrl+T)")
@@ -126,7 +163,7 @@ class TrainingPanel(QWidget):
         controls.addStretch(1)
         controls_widget = QWidget()
         controls_widget.setLayout(controls)
-        controls_widget.setMaximumWidth(330)
+        controls_widget.setMaximumWidth(560)
 
         # (PlotWidget passes unknown keyword arguments on to a plot() call: set objectName separately.)
         self.lossPlot = pg.PlotWidget(title="Loss per batch")
@@ -163,13 +200,54 @@ class TrainingPanel(QWidget):
         self.stopButton.clicked.connect(self.stopRequested)
         self._apply_recipe()
 
+    @staticmethod
+    def _form() -> QFormLayout:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setHorizontalSpacing(6)
+        return form
+
     # -- configuration ---------------------------------------------------------------------------------
+    def _set_option(self, key: str, value: object) -> None:
+        widget = self._optionWidgets[key]
+        if isinstance(widget, QComboBox):
+            widget.setCurrentIndex(widget.findData(value) if value is not None else -1)
+        elif isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QDoubleSpinBox):
+            widget.setValue(float(value) if value is not None else widget.minimum())
+
+    def _option_value(self, key: str) -> object:
+        widget = self._optionWidgets[key]
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        return round(widget.value(), widget.decimals())
+
+    def _enable_options(self) -> None:
+        """The model's own options are editable; the others stay in place, disabled, with the reason."""
+        spec = MODELS[self.modelCombo.currentData()]
+        for key, widget in self._optionWidgets.items():
+            available = key in spec.defaults
+            _, reason = spec.fixed.get(key, (None, "does not take this option"))
+            tip = OPTION_TIPS[key] if available else f"{spec.name} {reason}."
+            widget.setEnabled(available)
+            widget.setToolTip(tip)
+            if key in self._optionLabels:
+                self._optionLabels[key].setEnabled(available)
+                self._optionLabels[key].setToolTip(tip)
+
     def _apply_recipe(self) -> None:
-        """Each model comes with the recipe that trains it well."""
+        """Each model comes with the recipe that trains it well, and its own option defaults."""
         name = self.modelCombo.currentData()
         config = TrainConfig.for_model(name)
-        activation = MODELS[name].defaults.get("activation", "relu")
-        self.activationCombo.setCurrentIndex(self.activationCombo.findData(activation))
+        spec = MODELS[name]
+        for key in self._optionWidgets:
+            # An option the model does not take shows what the model has instead (resnet-mini: BatchNorm on).
+            fixed, _ = spec.fixed.get(key, (None, ""))
+            self._set_option(key, spec.defaults.get(key, fixed))
+        self._enable_options()
         self.weightDecaySpin.setValue(config.weight_decay)
         self.epochsSpin.setValue(config.epochs)
         self.batchSpin.setValue(config.batch_size)
@@ -190,7 +268,8 @@ class TrainingPanel(QWidget):
             train_samples=self.samplesSpin.value() if self.samplesSpin.value() < 60000 else None,
             weight_decay=self.weightDecaySpin.value(),
         )
-        config.model_options = {"activation": self.activationCombo.currentData()}
+        # Only the options this model takes (a model without pooling has no pooling in its config).
+        config.model_options = {key: self._option_value(key) for key in MODELS[config.model].defaults}
         config.augment = self.augmentCheck.isChecked()
         return config
 
@@ -205,10 +284,12 @@ class TrainingPanel(QWidget):
 
     # -- run state -------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
-        for widget in (self.modelCombo, self.activationCombo, self.epochsSpin, self.samplesSpin, self.batchSpin,
-                       self.lrSpin, self.optimizerCombo, self.scheduleCombo, self.weightDecaySpin, self.deviceCombo,
-                       self.augmentCheck, self.trainButton):
+        for widget in (self.modelCombo, self.epochsSpin, self.samplesSpin, self.batchSpin, self.lrSpin,
+                       self.optimizerCombo, self.scheduleCombo, self.weightDecaySpin, self.deviceCombo,
+                       self.augmentCheck, self.trainButton, *self._optionWidgets.values()):
             widget.setEnabled(not running)
+        if not running:
+            self._enable_options()  # back to the model's own options, not all of them
         self.pauseButton.setEnabled(running)
         self.stopButton.setEnabled(running)
         if not running:

@@ -16,6 +16,7 @@ from cnndesk.engine import (
     CnndeskError,
     build_model,
     load_model,
+    model_config,
     model_names,
     read_metadata,
     save_checkpoint,
@@ -66,7 +67,7 @@ def test_trained_model_round_trips_with_its_metadata(trained_lenet, batch, tmp_p
     loaded, meta = load_model(path)
     torch.testing.assert_close(outputs(loaded, batch), outputs(trained_lenet.model, batch), rtol=1e-5, atol=1e-5)
     assert outputs(loaded, batch).argmax(1).tolist() == outputs(trained_lenet.model, batch).argmax(1).tolist()
-    assert meta["model"] == {"name": "lenet5", "options": {"activation": "relu"}}
+    assert meta["model"] == model_config("lenet5")  # every option, defaults included: it rebuilds exactly
     assert meta["training"] == training
     assert meta["metrics"] == metrics
     assert meta["metrics"]["test_accuracy"] == trained_lenet.test_accuracy

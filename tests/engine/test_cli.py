@@ -134,6 +134,52 @@ def test_a_four_step_run_from_the_command_line(capsys, tmp_path, mnist):
     assert out.is_file()
 
 
+def test_train_with_a_model_option_keeps_it_in_the_checkpoint(capsys, tmp_path, mnist):
+    out = tmp_path / "avg.safetensors"
+    code, stdout, err = run(capsys, "train", "--model", "lenet5", "--pooling", "avg", "--train-samples", "256",
+                            "--epochs", "1", "--json", "--out", str(out))
+    assert code == 0, err
+    assert Path(last_json(stdout)["checkpoint"]) == out
+    model, meta = load_model(out)
+    assert meta["model"]["options"] == {**MODELS["lenet5"].defaults, "pooling": "avg"}
+    assert meta["training"]["model_options"] == {"pooling": "avg"}
+    assert [type(m) for name, m in model.named_children() if name.startswith("pool")] == [torch.nn.AvgPool2d] * 2
+
+
+def test_only_the_model_options_given_reach_the_config():
+    parser = cli.build_parser()
+    config = cli._new_train_config(parser.parse_args(["train", "--model", "cnn2-bn"]))
+    assert config.model_options == {}
+    config = cli._new_train_config(parser.parse_args([
+        "train", "--model", "cnn2-bn", "--no-batchnorm", "--dropout", "0.2", "--width", "0.5", "--init", "xavier",
+        "--activation", "tanh"]))
+    assert config.model_options == {"batchnorm": False, "dropout": 0.2, "width": 0.5, "init": "xavier",
+                                    "activation": "tanh"}
+    config.validate()
+    config = cli._new_train_config(parser.parse_args(["train", "--model", "mlp", "--batchnorm"]))
+    assert config.model_options == {"batchnorm": True}
+
+
+def test_summary_takes_the_model_options(capsys):
+    code, out, _ = run(capsys, "models", "--summary", "cnn2", "--width", "0.5", "--batchnorm", "--pooling", "avg",
+                       "--json")
+    assert code == 0
+    summary = last_json(out)
+    rows = {row["name"]: row for row in summary["layers"]}
+    assert rows["conv1"]["output_shape"] == [8, 28, 28] and rows["bn1"]["type"] == "BatchNorm2d"
+    assert rows["pool1"]["type"] == "AvgPool2d"
+    assert summary["total_params"] == count_parameters(build_model("cnn2", width=0.5, batchnorm=True))
+
+
+def test_compare_applies_the_options_and_labels_the_runs(capsys, mnist):
+    code, out, err = run(capsys, "compare", "--models", "mlp:tanh,mlp", "--batchnorm", "--epochs", "1",
+                         "--train-samples", "64", "--test-samples", "64")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[1].startswith("mlp (tanh, batchnorm=True) ")
+    assert lines[2].startswith("mlp (relu, batchnorm=True) ")
+
+
 def test_train_without_out_saves_into_the_data_folder(capsys, data_dir, mnist):
     code, stdout, stderr = run(capsys, "train", "--model", "mlp", "--epochs", "1", "--train-samples", "200",
                                "--no-augment")
@@ -251,6 +297,15 @@ ERROR_CASES = {
     "unknown-device": (["train", "--device", "tpu", "--epochs", "1", "--train-samples", "10"], "Unknown device"),
     "unknown-dataset": (["train", "--dataset", "imagenet", "--epochs", "1", "--train-samples", "10"],
                         "Unknown dataset 'imagenet'"),
+    "option-the-model-lacks": (["train", "--model", "mlp", "--pooling", "avg", "--epochs", "1"],
+                               "Model 'mlp' has no option pooling: it has no convolutions"),
+    "resnet-batchnorm": (["train", "--model", "resnet-mini", "--no-batchnorm", "--epochs", "1"],
+                         "Model 'resnet-mini' has no option batchnorm"),
+    "zero-width": (["train", "--width", "0", "--epochs", "1"], "The width multiplier is a number above 0"),
+    "dropout-one": (["train", "--dropout", "1", "--epochs", "1"], "Dropout is a probability p with 0 ≤ p < 1"),
+    "compare-option-a-model-lacks": (["compare", "--models", "lenet5,mlp", "--pooling", "avg", "--epochs", "1"],
+                                     "Model 'mlp' has no option pooling"),
+    "options-without-summary": (["models", "--width", "2"], "Model options go with --summary NAME"),
 }
 
 

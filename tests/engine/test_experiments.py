@@ -22,7 +22,7 @@ def test_compare_two_models_gives_two_rows(capsys, tmp_path):
     with out.open() as handle:
         table = list(csv.DictReader(handle))
     assert [row["model"] for row in table] == ["lenet5", "mlp"]
-    assert table[1]["options"] == "activation=relu"
+    assert table[1]["options"] == "activation=relu;batchnorm=False;dropout=0.0;init=default;width=1.0"
 
 
 def test_activation_comparison_keeps_each_runs_options():

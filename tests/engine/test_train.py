@@ -127,6 +127,27 @@ def test_last_batch_may_be_smaller(mnist):
     assert batches[-1].samples_seen == 150
 
 
+def test_with_batchnorm_a_single_last_image_joins_the_batch_before(mnist):
+    """BatchNorm cannot normalise one image after an fc layer: 129 images in batches of 64 train as 64 + 65."""
+    recorder = Recorder()
+    config = small_config(model="mlp", train_samples=129, batch_size=64)
+    config.model_options = {"batchnorm": True}
+    result = fit(config, callbacks=[recorder], splits=mnist)
+    assert [(b.batch, b.batches_per_epoch, b.samples_seen) for b in recorder.batches] == [(1, 2, 64), (2, 2, 129)]
+    assert result.epochs_completed == 1
+    # Without BatchNorm nothing changes: the single image is a batch of its own.
+    recorder = Recorder()
+    fit(small_config(model="mlp", train_samples=129, batch_size=64), callbacks=[recorder], splits=mnist)
+    assert [b.samples_seen for b in recorder.batches] == [64, 128, 129]
+
+
+def test_batchnorm_with_batches_of_one_is_a_clear_error(mnist):
+    config = small_config(model="lenet5-classic", train_samples=16, batch_size=1)
+    config.model_options = {"batchnorm": True}
+    with pytest.raises(CnndeskError, match="BatchNorm needs batches of at least 2 images"):
+        fit(config, splits=mnist)
+
+
 def test_batch_size_larger_than_the_data_is_one_batch(mnist):
     recorder = Recorder()
     fit(small_config(train_samples=100, batch_size=1000), callbacks=[recorder], splits=mnist)

@@ -122,4 +122,4 @@ def test_activation_and_weight_decay_reach_the_training_config(window):
     panel.weightDecaySpin.setValue(0.0005)
     config = panel.config()
     assert config.model == "lenet5-classic"
-    assert config.model_options == {"activation": "tanh"} and config.weight_decay == 0.0005
+    assert config.model_options["activation"] == "tanh" and config.weight_decay == 0.0005
