@@ -116,13 +116,13 @@ def _new_train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnndesk.engine import TrainConfig, TrainingControl, fit, read_metadata, save_checkpoint
+    from cnndesk.engine import TrainingControl, fit, resume_point, save_checkpoint
     from cnndesk.locations import checkpoints_dir
 
     resume_from = Path(args.resume) if args.resume else None
     if resume_from is not None:
         # A resumed run keeps its own settings; only the device may change.
-        config = TrainConfig.from_dict(read_metadata(resume_from).get("training", {}))
+        config = resume_point(resume_from).config
         if args.device != "auto":
             config.device = args.device
     else:

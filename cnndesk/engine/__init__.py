@@ -25,6 +25,7 @@ from .train import (
     Evaluation,
     FitInfo,
     FitResult,
+    ResumePoint,
     TrainConfig,
     TrainingCallback,
     TrainingControl,
@@ -32,6 +33,7 @@ from .train import (
     evaluate,
     fit,
     resolve_device,
+    resume_point,
 )
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "Network",
     "Predictor",
     "Preprocessed",
+    "ResumePoint",
     "Splits",
     "TensorDataset",
     "TrainConfig",
@@ -71,6 +74,7 @@ __all__ = [
     "preprocess",
     "read_metadata",
     "resolve_device",
+    "resume_point",
     "save_checkpoint",
     "snapshot_weights",
     "summarize",

@@ -313,6 +313,41 @@ def _resume_state(
             "epochs_completed": epochs}
 
 
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumable checkpoint's run stands, read from its header (no weights loaded)."""
+
+    path: Path
+    config: TrainConfig  # the run's own settings
+    epochs_completed: int
+    history: list[EpochMetrics]  # the epochs already trained
+
+    @property
+    def finished(self) -> bool:
+        return self.epochs_completed >= self.config.epochs
+
+
+def resume_point(path: str | Path) -> ResumePoint:
+    """The settings and progress of the run a checkpoint can continue; CnndeskError if it cannot be resumed."""
+    from .checkpoint import read_metadata
+
+    path = Path(path)
+    meta = read_metadata(path)
+    resume = meta.get("resume")
+    if not isinstance(resume, dict):
+        raise CnndeskError(f"{path.name} cannot be resumed: it holds weights only (no optimizer state). "
+                           "Only the checkpoints that training writes after each epoch can be resumed.")
+    try:
+        if not meta["training"].get("model"):
+            raise KeyError("model")
+        config = TrainConfig.from_dict(meta["training"])
+        history = [EpochMetrics(**entry) for entry in meta.get("metrics", {}).get("history", [])]
+        epochs = int(resume["epochs_completed"])
+    except (KeyError, TypeError, ValueError):
+        raise CnndeskError(f"{path.name} has a damaged training record and cannot be resumed.") from None
+    return ResumePoint(path, config, epochs, history[:epochs])
+
+
 def fit(
     config: TrainConfig,
     callbacks: Sequence[TrainingCallback] = (),

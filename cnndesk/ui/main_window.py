@@ -35,14 +35,17 @@ from cnndesk.engine import (
     load_mnist,
     load_model,
     preprocess,
+    resume_point,
     save_checkpoint,
 )
 from cnndesk.locations import checkpoints_dir, pretrained_path
+from cnndesk.runs import InterruptedRun, clear_marker, interrupted_runs
 
 from .activations import ActivationsView
 from .canvas import DrawingCanvas
 from .input_view import InputView
 from .predictions import PredictionLabel, ProbabilityBars
+from .restore_bar import RestoreBar
 from .summary_view import SummaryView
 from .training_panel import TrainingPanel
 from .worker import LossChunk, TrainingOutcome, TrainingRunner
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         self.runner = TrainingRunner(self)
 
         self._build_layout()
+        self._build_restore_bar()
         self._build_actions()
         self._connect()
 
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         # Train starts at once. A plain thread: it only shares the GIL in short slices, so the window stays live.
         self._preload = threading.Thread(target=self._preload_data, name="cnndesk-preload", daemon=True)
         self._preload.start()
+        self.offer_restore()
 
     def wait_for_preload(self, timeout: float | None = None) -> None:
         self._preload.join(timeout)
@@ -149,6 +154,19 @@ class MainWindow(QMainWindow):
         self.modelStatus = QLabel()
         self.statusBar().addPermanentWidget(self.modelStatus)
 
+    def _build_restore_bar(self) -> None:
+        """The restore offer sits above whatever the central widget is."""
+        self.restoreBar = RestoreBar()
+        self._interrupted: list[InterruptedRun] = []
+        content = self.takeCentralWidget()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.restoreBar)
+        layout.addWidget(content, 1)
+        self.setCentralWidget(central)
+
     def _action(self, text: str, shortcuts: list, slot, tip: str = "") -> QAction:
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
@@ -169,6 +187,8 @@ class MainWindow(QMainWindow):
         self.undoAction = self._action("&Undo stroke", [K.Undo], self.canvas.undo)
         self.clearAction = self._action("&Clear canvas", ["Esc", "Delete"], self.canvas.clear)
         self.trainAction = self._action("&Train", ["Ctrl+T"], self.trainingPanel.trainButton.click)
+        self.resumeRunAction = self._action("&Resume training…", ["Ctrl+Shift+T"], self.resume_dialog,
+                                            "Continue a saved run from its checkpoint")
         self.pauseAction = self._action("&Pause / resume", ["Ctrl+P"], self.trainingPanel.pauseButton.toggle)
         self.stopAction = self._action("&Stop", ["Ctrl+."], self.runner.stop)
         self.aboutAction = QAction("&About cnndesk", self, triggered=self._about)
@@ -183,7 +203,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.undoAction)
         edit_menu.addAction(self.clearAction)
         train_menu = menus.addMenu("&Training")
-        for action in (self.trainAction, self.pauseAction, self.stopAction):
+        for action in (self.trainAction, self.resumeRunAction, self.pauseAction, self.stopAction):
             train_menu.addAction(action)
         menus.addMenu("&Help").addAction(self.aboutAction)
 
@@ -207,6 +227,11 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._on_training_finished)
         self.runner.failed.connect(self._on_training_failed)
         self.runner.runningChanged.connect(panel.set_running)
+        panel.resumeRequested.connect(self.resume_dialog)
+        self.runner.runningChanged.connect(self._on_running_changed)
+        self.restoreBar.resumeRequested.connect(self._restore_resume)
+        self.restoreBar.openRequested.connect(self._restore_open)
+        self.restoreBar.discardRequested.connect(self._restore_discard)
 
     # -- the current model -----------------------------------------------------------------------------
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
@@ -282,6 +307,44 @@ class MainWindow(QMainWindow):
         self.runner.start(config, autosave_path=checkpoints_dir() / f"{config.model}-{stamp}.safetensors")
         self.statusBar().showMessage(f"Preparing {config.model}…")
 
+    def resume_from(self, path: str | Path) -> bool:
+        """Continue the run a checkpoint holds, with its own settings; it autosaves to the same file.
+
+        False, with a message, if it cannot be resumed (weights only, already finished, damaged, a run going on).
+        """
+        path = Path(path)
+        if self.runner.is_running():
+            self._show_error("A run is in progress: stop it before resuming another.")
+            return False
+        try:
+            point = resume_point(path)
+        except CnndeskError as exc:
+            self._show_error(str(exc))
+            return False
+        if point.finished:
+            # (More epochs would need a new schedule: OneCycle and cosine are planned for the run's length.)
+            self._show_error(f"{path.name} already finished all {point.config.epochs} epochs of its run: there is "
+                             "nothing left to resume. Open it as the model, or train a new run.")
+            return False
+        config = point.config
+        config.device = self.trainingPanel.deviceCombo.currentData()  # the one setting that belongs to this machine
+        self.trainingPanel.prepare_resume(point)
+        self.runner.start(config, autosave_path=path, resume_from=path)
+        self.statusBar().showMessage(f"Resuming {config.model} at epoch {point.epochs_completed + 1} of "
+                                     f"{config.epochs}…")
+        return True
+
+    def resume_dialog(self) -> None:
+        if self.runner.is_running():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Resume training", str(checkpoints_dir()), CHECKPOINT_FILTER)
+        if path:
+            self.resume_from(path)
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        self.resumeRunAction.setEnabled(not running)
+
     @Slot(bool)
     def _pause_training(self, paused: bool) -> None:
         if paused:
@@ -320,6 +383,8 @@ class MainWindow(QMainWindow):
         self._user_path = None  # "Save" asks where the first time
         how = "stopped" if result.stopped else "finished"
         saved = f" Saved to {outcome.checkpoint}." if outcome.checkpoint else ""
+        if outcome.checkpoint and result.resume_state is None and result.epochs_completed > 0:
+            saved = f" {outcome.checkpoint.name} keeps epoch {result.epochs_completed}: Resume run… continues it."
         message = (f"Training {how}: {result.epochs_completed} epoch(s), test accuracy "
                    f"{result.test_accuracy:.2%}, {result.train_seconds:.1f} s.{saved}")
         self.trainingPanel.statusLabel.setText(message)
@@ -330,6 +395,61 @@ class MainWindow(QMainWindow):
         self._follow_training = False
         self.trainingPanel.statusLabel.setText(f"Training failed: {message}")
         self._show_error(f"Training failed: {message}")
+
+    # -- restoring a run cnndesk closed in the middle of -------------------------------------------------
+    def offer_restore(self) -> None:
+        """Offer the runs that a crash or kill interrupted (their marker outlived their process), one at a time."""
+        self._interrupted = interrupted_runs()
+        self._offer_next_restore()
+
+    def _offer_next_restore(self) -> None:
+        while self._interrupted:
+            run = self._interrupted[0]
+            if run.point is not None:
+                break
+            # Nothing to restore: say so briefly and forget it.
+            self._interrupted.pop(0)
+            clear_marker(run.marker)
+            self.statusBar().showMessage(f"cnndesk closed while training {run.marker.model}; {run.problem}.", 15000)
+        else:
+            self.restoreBar.hide()
+            return
+        point = run.point
+        saved = _clock(run.saved_at)
+        if point.finished:
+            text = (f"cnndesk closed while training {run.marker.model}, after its last epoch "
+                    f"({point.epochs_completed} of {point.config.epochs} saved {saved}).")
+        else:
+            text = (f"cnndesk closed while training {run.marker.model} (epoch {point.epochs_completed} of "
+                    f"{point.config.epochs} saved {saved}). Restore it?")
+        self.restoreBar.offer(text, can_resume=not point.finished)
+
+    def _take_offered(self) -> InterruptedRun | None:
+        if not self._interrupted:
+            return None
+        run = self._interrupted.pop(0)
+        clear_marker(run.marker)  # the checkpoint stays in place; a resumed run marks itself again
+        self._offer_next_restore()
+        return run
+
+    @Slot()
+    def _restore_resume(self) -> None:
+        if self.runner.is_running():  # keep the offer for when this run ends
+            self._show_error("A run is in progress: stop it before resuming another.")
+            return
+        run = self._take_offered()
+        if run is not None:
+            self.resume_from(run.marker.checkpoint)
+
+    @Slot()
+    def _restore_open(self) -> None:
+        run = self._take_offered()
+        if run is not None:
+            self.open_model(run.marker.checkpoint)
+
+    @Slot()
+    def _restore_discard(self) -> None:
+        self._take_offered()
 
     # -- files -----------------------------------------------------------------------------------------
     def _show_error(self, message: str) -> None:
@@ -396,3 +516,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+
+def _clock(timestamp: float | None) -> str:
+    """'at 14:05' today, 'on 3 Nov at 14:05' another day."""
+    if timestamp is None:
+        return ""
+    when = time.localtime(timestamp)
+    if time.strftime("%Y%m%d", when) == time.strftime("%Y%m%d"):
+        return time.strftime("at %H:%M", when)
+    return f"on {when.tm_mday} {time.strftime('%b', when)} at {time.strftime('%H:%M', when)}"

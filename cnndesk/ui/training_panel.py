@@ -19,7 +19,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnndesk.engine import MODELS, BatchMetrics, EpochMetrics, FitInfo, TrainConfig, available_devices
+from cnndesk.engine import (
+    MODELS,
+    BatchMetrics,
+    EpochMetrics,
+    FitInfo,
+    ResumePoint,
+    TrainConfig,
+    available_devices,
+)
 from cnndesk.engine.models import ACTIVATIONS, INITS, POOLINGS
 from cnndesk.engine.train import format_duration
 
@@ -69,12 +77,14 @@ class TrainingPanel(QWidget):
     startRequested = Signal(object)  # TrainConfig
     pauseToggled = Signal(bool)  # True: pause, False: resume
     stopRequested = Signal()
+    resumeRequested = Signal()  # continue a saved run: the window asks which
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self._epochs_total = 1
         self._ema, self._ema_steps = 0.0, 0  # smoothed loss state
+        self._resumed_epochs = 0  # epochs a resumed run had already trained
 
         self.modelCombo = QComboBox(objectName="modelCombo")
         for name, spec in MODELS.items():
@@ -144,11 +154,16 @@ class TrainingPanel(QWidget):
 
         self.trainButton = QPushButton("Train", objectName="trainButton")
         self.trainButton.setToolTip("Train a fresh model on MNIST (Ctrl+T)")
+        self.resumeButton = QPushButton("Resume run…", objectName="resumeRunButton")
+        self.resumeButton.setToolTip("Continue a saved run from its checkpoint, where it stopped (Ctrl+Shift+T)")
         self.pauseButton = QPushButton("Pause", objectName="pauseButton", checkable=True, enabled=False)
         self.stopButton = QPushButton("Stop", objectName="stopButton", enabled=False)
-        buttons = QHBoxLayout()
-        for button in (self.trainButton, self.pauseButton, self.stopButton):
+        buttons = QHBoxLayout()  # starting a run
+        for button in (self.trainButton, self.resumeButton):
             buttons.addWidget(button)
+        run_buttons = QHBoxLayout()  # the run in progress
+        for button in (self.pauseButton, self.stopButton):
+            run_buttons.addWidget(button)
 
         self.progressBar = QProgressBar(objectName="progressBar", minimum=0, maximum=1000, value=0)
         self.progressBar.setTextVisible(False)
@@ -158,6 +173,7 @@ class TrainingPanel(QWidget):
         controls = QVBoxLayout()
         controls.addLayout(form)
         controls.addLayout(buttons)
+        controls.addLayout(run_buttons)
         controls.addWidget(self.progressBar)
         controls.addWidget(self.statusLabel)
         controls.addStretch(1)
@@ -198,6 +214,7 @@ class TrainingPanel(QWidget):
         self.trainButton.clicked.connect(self._request_start)
         self.pauseButton.toggled.connect(self._toggle_pause)
         self.stopButton.clicked.connect(self.stopRequested)
+        self.resumeButton.clicked.connect(self.resumeRequested)
         self._apply_recipe()
 
     @staticmethod
@@ -273,6 +290,35 @@ class TrainingPanel(QWidget):
         config.augment = self.augmentCheck.isChecked()
         return config
 
+    def show_config(self, config: TrainConfig) -> None:
+        """Set the form to a run's settings (a resumed run: the user sees what is training)."""
+        index = self.modelCombo.findData(config.model)
+        if index >= 0:
+            self.modelCombo.setCurrentIndex(index)  # applies the model's recipe first; the run's values follow
+        for key, value in config.model_options.items():
+            if key in self._optionWidgets:
+                self._set_option(key, str(value).lower() if isinstance(value, str) else value)
+        self.epochsSpin.setValue(config.epochs)
+        self.samplesSpin.setValue(config.train_samples or self.samplesSpin.maximum())
+        self.batchSpin.setValue(config.batch_size)
+        self.lrSpin.setValue(config.lr)
+        self.weightDecaySpin.setValue(config.weight_decay)
+        for combo, value in ((self.optimizerCombo, config.optimizer), (self.scheduleCombo, config.schedule)):
+            if combo.findData(value) >= 0:
+                combo.setCurrentIndex(combo.findData(value))
+        self.augmentCheck.setChecked(config.augment)
+
+    def prepare_resume(self, point: ResumePoint) -> None:
+        """Before a resumed run starts: its settings in the form, its earlier epochs in the accuracy plot."""
+        self.reset_curves()
+        self.show_config(point.config)
+        for metrics in point.history:
+            self.add_epoch(metrics)
+        self._resumed_epochs = point.epochs_completed
+        self.progressBar.setValue(int(1000 * point.epochs_completed / max(1, point.config.epochs)))
+        self.statusLabel.setText(f"Resuming {point.config.model} after epoch {point.epochs_completed} of "
+                                 f"{point.config.epochs}…")
+
     def _request_start(self) -> None:
         self.startRequested.emit(self.config())
 
@@ -286,7 +332,7 @@ class TrainingPanel(QWidget):
     def set_running(self, running: bool) -> None:
         for widget in (self.modelCombo, self.epochsSpin, self.samplesSpin, self.batchSpin, self.lrSpin,
                        self.optimizerCombo, self.scheduleCombo, self.weightDecaySpin, self.deviceCombo,
-                       self.augmentCheck, self.trainButton, *self._optionWidgets.values()):
+                       self.augmentCheck, self.trainButton, self.resumeButton, *self._optionWidgets.values()):
             widget.setEnabled(not running)
         if not running:
             self._enable_options()  # back to the model's own options, not all of them
@@ -302,6 +348,7 @@ class TrainingPanel(QWidget):
         for curve in (self.rawLoss, self.smoothLoss, self.trainAccuracy, self.testAccuracy):
             curve.clear()
         self._ema, self._ema_steps = 0.0, 0
+        self._resumed_epochs = 0
         self.progressBar.setValue(0)
 
     def on_started(self, info: FitInfo) -> None:
@@ -313,8 +360,9 @@ class TrainingPanel(QWidget):
         axis = self.accuracyPlot.getAxis("bottom")
         step = max(1, self._epochs_total // 10)
         axis.setTickSpacing(major=step, minor=step)
+        resumed = f"Resumed at epoch {self._resumed_epochs + 1}: " if self._resumed_epochs else ""
         self.statusLabel.setText(
-            f"Training {info.config.model} ({info.params:,} parameters) on {info.device.type.upper()}: "
+            f"{resumed}Training {info.config.model} ({info.params:,} parameters) on {info.device.type.upper()}: "
             f"{info.train_samples:,} images, {info.batches_per_epoch} batches per epoch"
         )
 

@@ -30,6 +30,7 @@ from cnndesk.engine import (
     snapshot_weights,
 )
 from cnndesk.engine.errors import CnndeskError
+from cnndesk.runs import RunMarker, clear_marker, mark_run
 
 METRICS_INTERVAL = 1 / 15  # seconds between metric signals: live enough, and half the repaints of 30 Hz
 SNAPSHOT_INTERVAL = 0.25  # seconds between weight snapshots for the live prediction
@@ -65,6 +66,7 @@ class _SignalBridge(TrainingCallback):
     def on_fit_start(self, info: FitInfo) -> None:
         self.model = info.model
         self.worker.started.emit(info)
+        self.snapshot()  # a resumed run shows its trained weights at once, not a fresh model's
 
     def on_batches(self, batches: Sequence[BatchMetrics]) -> None:
         for b in batches:
@@ -107,11 +109,13 @@ class TrainingWorker(QObject):
     finished = Signal(object)  # TrainingOutcome
     failed = Signal(str)
 
-    def __init__(self, config: TrainConfig, control: TrainingControl, autosave_path: Path | None) -> None:
+    def __init__(self, config: TrainConfig, control: TrainingControl, autosave_path: Path | None,
+                 resume_from: Path | None = None) -> None:
         super().__init__()
         self.config = config
         self.control = control
         self.autosave_path = autosave_path
+        self.resume_from = resume_from
 
     @Slot()
     def run(self) -> None:
@@ -120,9 +124,12 @@ class TrainingWorker(QObject):
             torch.set_num_threads(int(threads))
         try:
             result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control,
-                         autosave_path=self.autosave_path)
+                         autosave_path=self.autosave_path, resume_from=self.resume_from)
             path = None
-            if self.autosave_path is not None and result.epochs_completed + int(result.stopped) > 0:
+            if self.autosave_path is not None and result.resume_state is None and result.epochs_completed > 0:
+                # Stopped mid-epoch: keep the autosave of the last whole epoch, which a resume can continue.
+                path = self.autosave_path
+            elif self.autosave_path is not None and result.epochs_completed + int(result.stopped) > 0:
                 path = save_checkpoint(result.model, self.autosave_path, self.config.to_dict(), result.metrics(),
                                        resume=result.resume_state)
             self.finished.emit(TrainingOutcome(result, path))
@@ -148,6 +155,7 @@ class TrainingRunner(QObject):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._control: TrainingControl | None = None
+        self._marker: RunMarker | None = None
 
     def is_running(self) -> bool:
         return self._thread is not None
@@ -155,13 +163,23 @@ class TrainingRunner(QObject):
     def is_paused(self) -> bool:
         return self._control is not None and self._control.paused
 
-    def start(self, config: TrainConfig, autosave_path: Path | None = None) -> None:
+    def start(self, config: TrainConfig, autosave_path: Path | None = None, resume_from: Path | None = None) -> None:
+        """Train ``config`` in a new thread; ``resume_from`` continues that checkpoint's run (see engine.fit).
+
+        A run that autosaves leaves a marker in the user data folder until it ends, so that the next launch can
+        offer to restore it if cnndesk does not get to end it (crash, kill).
+        """
         if self._thread is not None:
             raise RuntimeError("A training run is already in progress.")
+        if autosave_path is not None:
+            try:
+                self._marker = mark_run(autosave_path, config.model)
+            except OSError:
+                self._marker = None  # crash restore is a safety net: a read-only data folder must not stop training
         self._control = TrainingControl()
         thread = QThread()
         thread.setObjectName("cnndesk-training")
-        worker = TrainingWorker(config, self._control, autosave_path)
+        worker = TrainingWorker(config, self._control, autosave_path, resume_from)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.started.connect(self.started)
@@ -215,6 +233,9 @@ class TrainingRunner(QObject):
             return
         thread, worker = self._thread, self._worker
         self._thread = self._worker = self._control = None
+        if self._marker is not None:  # the run ended here, normally: nothing to restore at the next launch
+            clear_marker(self._marker)
+            self._marker = None
         if worker is not None:
             worker.deleteLater()
         thread.deleteLater()

@@ -4,8 +4,18 @@ import pytest
 import torch
 
 from cnndesk.cli import main
-from cnndesk.engine import CnndeskError, TrainConfig, TrainingCallback, fit, load_model, read_metadata
+from cnndesk.engine import (
+    CnndeskError,
+    TrainConfig,
+    TrainingCallback,
+    fit,
+    load_model,
+    read_metadata,
+    resume_point,
+    save_checkpoint,
+)
 from cnndesk.engine.checkpoint import load_resume_state
+from cnndesk.locations import pretrained_path
 
 
 def small_config(**overrides) -> TrainConfig:
@@ -75,3 +85,16 @@ def test_cli_resume_continues_the_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", str(path), "--json"]) == 0  # nothing left: it ends at once
     assert read_metadata(path)["metrics"]["epochs_completed"] == 2
+
+
+def test_resume_point_reads_a_run_from_its_header(tmp_path):
+    point = resume_point(pretrained_path("lenet5"))
+    assert point.config.model == "lenet5" and point.config.epochs == 8
+    assert point.epochs_completed == 8 and point.finished
+    assert [h.epoch for h in point.history] == list(range(1, 9))
+
+
+def test_resume_point_refuses_a_weights_only_checkpoint(trained_lenet, tmp_path):
+    path = save_checkpoint(trained_lenet.model, tmp_path / "plain.safetensors", trained_lenet.config.to_dict())
+    with pytest.raises(CnndeskError, match="cannot be resumed"):
+        resume_point(path)

@@ -1,0 +1,212 @@
+"""Resuming a saved run from the window, and restoring a run that cnndesk closed in the middle of."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cnndesk import runs
+from cnndesk.engine import TrainConfig, TrainingCallback, TrainingControl, fit, read_metadata, save_checkpoint
+from cnndesk.locations import pretrained_path
+
+BATCHES = 4  # 256 images in batches of 64
+
+
+class StopAfterFirstEpoch(TrainingCallback):
+    def __init__(self, control: TrainingControl) -> None:
+        self.control = control
+
+    def on_epoch_end(self, metrics) -> None:
+        self.control.stop()
+
+
+@pytest.fixture(scope="module")
+def interrupted_checkpoint(tmp_path_factory) -> Path:
+    """A run of 3 epochs on 256 images that stopped after its first epoch: its autosave can be resumed."""
+    path = tmp_path_factory.mktemp("runs") / "lenet5-interrupted.safetensors"
+    config = TrainConfig.for_model("lenet5", epochs=3, batch_size=64, train_samples=256, test_samples=200,
+                                   device="cpu")
+    control = TrainingControl()
+    fit(config, callbacks=[StopAfterFirstEpoch(control)], control=control, autosave_path=path)
+    assert read_metadata(path)["resume"]["epochs_completed"] == 1
+    return path
+
+
+@pytest.fixture
+def checkpoint(interrupted_checkpoint, tmp_path) -> Path:
+    return Path(shutil.copy(interrupted_checkpoint, tmp_path / interrupted_checkpoint.name))
+
+
+@pytest.fixture
+def markers(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "active-runs"
+    monkeypatch.setattr(runs, "markers_dir", lambda: folder)
+    return folder
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def write_marker(folder: Path, checkpoint: Path, pid: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{checkpoint.stem}.json"
+    path.write_text(json.dumps({"checkpoint": str(checkpoint), "model": "lenet5", "started": 1.0, "pid": pid}))
+    return path
+
+
+def open_window(qtbot):
+    from cnndesk.ui import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def test_resume_trains_the_remaining_epochs_and_continues_the_curves(window, qtbot, checkpoint, markers):
+    earlier = read_metadata(checkpoint)["metrics"]["history"][0]
+    panel = window.trainingPanel
+    with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
+        assert window.resume_from(checkpoint)
+        # The form shows the run's own settings while it trains.
+        assert (panel.modelCombo.currentData(), panel.epochsSpin.value(), panel.batchSpin.value(),
+                panel.samplesSpin.value()) == ("lenet5", 3, 64, 256)
+        assert not panel.resumeButton.isEnabled() and not window.resumeRunAction.isEnabled()
+        assert [json.loads(p.read_text())["checkpoint"] for p in markers.iterdir()] == [str(checkpoint.resolve())]
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
+    result = finished.args[0].result
+    assert [h.epoch for h in result.history] == [1, 2, 3]
+    # Only epochs 2 and 3 were trained: the loss curve starts at the step after epoch 1.
+    assert panel.rawLoss.size == 2 * BATCHES
+    assert panel.rawLoss.x[0] == BATCHES + 1 and panel.rawLoss.x[panel.rawLoss.size - 1] == 3 * BATCHES
+    # The accuracy plot shows every epoch, the first one from the checkpoint.
+    assert list(panel.testAccuracy.x[: panel.testAccuracy.size]) == [1, 2, 3]
+    assert panel.testAccuracy.y[0] == pytest.approx(earlier["test_accuracy"])
+    # The run saved into the file it resumed from, which is now the current model.
+    assert finished.args[0].checkpoint == checkpoint
+    meta = read_metadata(checkpoint)
+    assert meta["resume"]["epochs_completed"] == 3 and len(meta["metrics"]["history"]) == 3
+    assert checkpoint.name in window.windowTitle()
+    assert not list(markers.iterdir())  # ended normally: nothing to restore next time
+
+
+def test_checkpoints_that_cannot_be_resumed_say_why_and_start_nothing(window, tmp_path):
+    finished = shutil.copy(pretrained_path("lenet5"), tmp_path / "done.safetensors")
+    assert not window.resume_from(finished)
+    assert "already finished all 8 epochs" in window.statusBar().currentMessage()
+
+    plain = save_checkpoint(window.predictor.model, tmp_path / "plain.safetensors")
+    assert not window.resume_from(plain)
+    assert "cannot be resumed" in window.statusBar().currentMessage()
+
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00garbage")
+    assert not window.resume_from(broken)
+    assert "broken.safetensors" in window.statusBar().currentMessage()
+    assert not window.runner.is_running() and window.trainingPanel.trainButton.isEnabled()
+
+
+def test_a_normal_run_marks_itself_while_it_trains_and_unmarks_when_it_ends(window, qtbot, markers):
+    panel = window.trainingPanel
+    panel.samplesSpin.setValue(256)
+    panel.epochsSpin.setValue(1)
+    panel.batchSpin.setValue(64)
+    seen = []
+    window.runner.started.connect(lambda _: seen.extend(json.loads(p.read_text()) for p in markers.glob("*.json")))
+    with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
+        qtbot.mouseClick(panel.trainButton, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
+    assert len(seen) == 1 and seen[0]["pid"] == os.getpid() and seen[0]["model"] == "lenet5"
+    assert Path(seen[0]["checkpoint"]) == finished.args[0].checkpoint.resolve()
+    assert not list(markers.glob("*.json"))
+
+
+def test_stopping_mid_epoch_keeps_the_resumable_checkpoint_of_the_last_whole_epoch(checkpoint, monkeypatch):
+    from cnndesk.engine import FitResult, load_model, resume_point
+    from cnndesk.ui import worker as worker_module
+
+    point = resume_point(checkpoint)
+    before = checkpoint.read_bytes()
+    model, _ = load_model(checkpoint)
+    stopped = FitResult(model=model, config=point.config, stopped=True, reached_target=False, epochs_completed=1,
+                        history=point.history, test_accuracy=0.5, train_seconds=1.0, samples_per_second=1.0,
+                        resume_state=None)  # what fit returns when stopped in the middle of epoch 2
+    monkeypatch.setattr(worker_module, "fit", lambda *args, **kwargs: stopped)
+    worker = worker_module.TrainingWorker(point.config, TrainingControl(), checkpoint, resume_from=checkpoint)
+    outcomes = []
+    worker.finished.connect(outcomes.append)
+    worker.run()
+    assert outcomes[0].checkpoint == checkpoint
+    assert checkpoint.read_bytes() == before and resume_point(checkpoint).epochs_completed == 1
+
+
+def test_a_run_left_by_a_dead_process_is_offered_and_resumed(qtbot, checkpoint, markers):
+    marker = write_marker(markers, checkpoint, dead_pid())
+    win = open_window(qtbot)
+    try:
+        bar = win.restoreBar
+        assert bar.isVisible() and bar.resumeButton.isVisible()
+        assert "training lenet5 (epoch 1 of 3 saved at" in bar.label.text()
+        with qtbot.waitSignal(win.runner.finished, timeout=60000) as finished:
+            qtbot.mouseClick(bar.resumeButton, Qt.MouseButton.LeftButton)
+            assert not bar.isVisible()
+        qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=10000)
+        assert finished.args[0].result.epochs_completed == 3
+        assert read_metadata(checkpoint)["resume"]["epochs_completed"] == 3
+        assert not marker.exists()
+    finally:
+        win.close()
+
+
+def test_discard_forgets_the_run_but_keeps_its_checkpoint(qtbot, checkpoint, markers):
+    marker = write_marker(markers, checkpoint, dead_pid())
+    win = open_window(qtbot)
+    try:
+        qtbot.mouseClick(win.restoreBar.discardButton, Qt.MouseButton.LeftButton)
+        assert not marker.exists() and checkpoint.exists()
+        assert not win.restoreBar.isVisible() and not win.runner.is_running()
+    finally:
+        win.close()
+
+
+def test_open_makes_the_interrupted_run_the_current_model(qtbot, checkpoint, markers):
+    marker = write_marker(markers, checkpoint, dead_pid())
+    win = open_window(qtbot)
+    try:
+        qtbot.mouseClick(win.restoreBar.openButton, Qt.MouseButton.LeftButton)
+        assert checkpoint.name in win.windowTitle() and not marker.exists()
+        assert not win.runner.is_running()
+        assert np.isfinite(win.predictor.inspect(np.zeros((28, 28), np.float32)).probabilities).all()
+    finally:
+        win.close()
+
+
+def test_a_live_run_of_another_window_is_not_offered(qtbot, checkpoint, markers):
+    marker = write_marker(markers, checkpoint, os.getpid())
+    win = open_window(qtbot)
+    try:
+        assert not win.restoreBar.isVisible() and marker.exists()
+    finally:
+        win.close()
+
+
+def test_a_crash_before_the_first_epoch_is_mentioned_and_forgotten(qtbot, tmp_path, markers):
+    marker = write_marker(markers, tmp_path / "lenet5-never.safetensors", dead_pid())
+    win = open_window(qtbot)
+    try:
+        assert not win.restoreBar.isVisible() and not marker.exists()
+        assert "before the first epoch ended" in win.statusBar().currentMessage()
+    finally:
+        win.close()
