@@ -41,6 +41,7 @@ from cnndesk.locations import checkpoints_dir, pretrained_path
 
 from .activations import ActivationsView
 from .canvas import DrawingCanvas
+from .experiments import ExperimentsView
 from .input_view import InputView
 from .predictions import PredictionLabel, ProbabilityBars
 from .summary_view import SummaryView
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.summaryView = SummaryView()
         self.trainingPanel = TrainingPanel()
         self.runner = TrainingRunner(self)
+        self.experiments = ExperimentsView(self.runner, self.trainingPanel.config)
 
         self._build_layout()
         self._build_actions()
@@ -141,7 +143,10 @@ class MainWindow(QMainWindow):
 
         main = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
         main.addWidget(top)
-        main.addWidget(self.trainingPanel)
+        self.bottomTabs = QTabWidget(objectName="bottomTabs")
+        self.bottomTabs.addTab(self.trainingPanel, "Training")
+        self.bottomTabs.addTab(self.experiments, "Experiments")
+        main.addWidget(self.bottomTabs)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         main.setSizes([560, 340])
@@ -206,7 +211,11 @@ class MainWindow(QMainWindow):
         self.runner.weights.connect(self._on_weights)
         self.runner.finished.connect(self._on_training_finished)
         self.runner.failed.connect(self._on_training_failed)
-        self.runner.runningChanged.connect(panel.set_running)
+        self.runner.runningChanged.connect(self._update_training_controls)
+        # A queue trains through the same runner; Train stays disabled from its first run to its last.
+        self.experiments.startRequested.connect(self.start_training)
+        self.experiments.activeChanged.connect(self._update_training_controls)
+        self.experiments.statusMessage.connect(self.statusBar().showMessage)
 
     # -- the current model -----------------------------------------------------------------------------
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
@@ -281,6 +290,9 @@ class MainWindow(QMainWindow):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.runner.start(config, autosave_path=checkpoints_dir() / f"{config.model}-{stamp}.safetensors")
         self.statusBar().showMessage(f"Preparing {config.model}…")
+
+    def _update_training_controls(self, *_: object) -> None:
+        self.trainingPanel.set_running(self.runner.is_running() or self.experiments.is_active())
 
     @Slot(bool)
     def _pause_training(self, paused: bool) -> None:
@@ -390,6 +402,7 @@ class MainWindow(QMainWindow):
     # -- shutdown --------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop training and join its thread; safe to call more than once."""
+        self.experiments.stop_queue()  # first, so that no queued run starts after this one
         self.runner.shutdown()
         self._preload.join(timeout=10)
 
