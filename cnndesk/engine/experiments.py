@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import atomic_write
+from .errors import CnndeskError
+from .models import ACTIVATIONS, model_config, model_spec
 from .train import FitResult, TrainConfig, TrainingCallback, TrainingControl, fit
 
 
@@ -42,6 +44,58 @@ def row_of(result: FitResult, params: int) -> RunRow:
     )
 
 
+def run_options(config: TrainConfig) -> list[str]:
+    """What sets a run apart, compactly: its activation, then options and settings that differ from the recipe."""
+    spec = model_spec(config.model)
+    options = model_config(config.model, **config.model_options)["options"]
+    parts = [str(options["activation"])] if "activation" in options else []
+    parts += [f"{k}={v}" for k, v in sorted(options.items()) if k != "activation" and spec.defaults.get(k) != v]
+    recipe = TrainConfig.for_model(config.model)
+    if config.lr != recipe.lr:
+        parts.append(f"lr {config.lr:g}")
+    if config.batch_size != recipe.batch_size:
+        parts.append(f"batch {config.batch_size}")
+    if config.optimizer != recipe.optimizer:
+        parts.append(config.optimizer)
+    if config.schedule != recipe.schedule:
+        parts.append(config.schedule)
+    if config.weight_decay != recipe.weight_decay:
+        parts.append(f"wd {config.weight_decay:g}")
+    if not config.augment:
+        parts.append("no augment")
+    return parts
+
+
+def run_label(config: TrainConfig) -> str:
+    """A short name for a run, for legends and tables: "mlp · tanh", "lenet5 · relu · lr 0.01"."""
+    return " · ".join([config.model, *run_options(config)])
+
+
+def activation_sweep(base: TrainConfig) -> list[TrainConfig]:
+    """The base run once per activation (ReLU, Tanh, Sigmoid, LeakyReLU), everything else unchanged."""
+    return [replace(base, model_options={**base.model_options, "activation": name}) for name in ACTIVATIONS]
+
+
+def model_sweep(models: Sequence[str], base: TrainConfig) -> list[TrainConfig]:
+    """Each model with its own recipe, and the base run's epochs, data, device and seed, so they compare fairly."""
+    configs = []
+    for name in models:
+        config = TrainConfig.for_model(name, epochs=base.epochs, device=base.device, seed=base.seed,
+                                       dataset=base.dataset, train_samples=base.train_samples,
+                                       test_samples=base.test_samples)
+        config.augment = base.augment
+        configs.append(config)
+    return configs
+
+
+# The comparisons of the tutorials, each a function of the run the user has set up.
+PRESETS: dict[str, Callable[[TrainConfig], list[TrainConfig]]] = {
+    "activations": activation_sweep,
+    "cnn-vs-mlp": lambda base: model_sweep(("lenet5", "cnn2", "mlp"), base),
+    "lenet5-net2-cnn2": lambda base: model_sweep(("lenet5", "net2", "cnn2"), base),
+}
+
+
 def run_queue(
     configs: Sequence[TrainConfig],
     callbacks_for: Callable[[int, TrainConfig], Sequence[TrainingCallback]] = lambda i, c: (),
@@ -71,5 +125,8 @@ def write_csv(rows: Sequence[RunRow], path: str | Path) -> Path:
                 data["options"] = ";".join(f"{k}={v}" for k, v in sorted(row.options.items()))
                 writer.writerow(data)
 
-    atomic_write(path, write)
+    try:
+        atomic_write(path, write)
+    except OSError as exc:
+        raise CnndeskError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
     return path

@@ -43,6 +43,7 @@ from cnndesk.runs import InterruptedRun, clear_marker, interrupted_runs
 
 from .activations import ActivationsView
 from .canvas import DrawingCanvas
+from .experiments import ExperimentsView
 from .input_view import InputView
 from .predictions import PredictionLabel, ProbabilityBars
 from .restore_bar import RestoreBar
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.summaryView = SummaryView()
         self.trainingPanel = TrainingPanel()
         self.runner = TrainingRunner(self)
+        self.experiments = ExperimentsView(self.runner, self.trainingPanel.config)
 
         self._build_layout()
         self._build_restore_bar()
@@ -146,7 +148,10 @@ class MainWindow(QMainWindow):
 
         main = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
         main.addWidget(top)
-        main.addWidget(self.trainingPanel)
+        self.bottomTabs = QTabWidget(objectName="bottomTabs")
+        self.bottomTabs.addTab(self.trainingPanel, "Training")
+        self.bottomTabs.addTab(self.experiments, "Experiments")
+        main.addWidget(self.bottomTabs)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         main.setSizes([560, 340])
@@ -226,12 +231,15 @@ class MainWindow(QMainWindow):
         self.runner.weights.connect(self._on_weights)
         self.runner.finished.connect(self._on_training_finished)
         self.runner.failed.connect(self._on_training_failed)
-        self.runner.runningChanged.connect(panel.set_running)
         panel.resumeRequested.connect(self.resume_dialog)
-        self.runner.runningChanged.connect(self._on_running_changed)
         self.restoreBar.resumeRequested.connect(self._restore_resume)
         self.restoreBar.openRequested.connect(self._restore_open)
         self.restoreBar.discardRequested.connect(self._restore_discard)
+        self.runner.runningChanged.connect(self._update_training_controls)
+        # A queue trains through the same runner; Train stays disabled from its first run to its last.
+        self.experiments.startRequested.connect(self.start_training)
+        self.experiments.activeChanged.connect(self._update_training_controls)
+        self.experiments.statusMessage.connect(self.statusBar().showMessage)
 
     # -- the current model -----------------------------------------------------------------------------
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
@@ -313,7 +321,7 @@ class MainWindow(QMainWindow):
         False, with a message, if it cannot be resumed (weights only, already finished, damaged, a run going on).
         """
         path = Path(path)
-        if self.runner.is_running():
+        if self.runner.is_running() or self.experiments.is_active():
             self._show_error("A run is in progress: stop it before resuming another.")
             return False
         try:
@@ -335,15 +343,16 @@ class MainWindow(QMainWindow):
         return True
 
     def resume_dialog(self) -> None:
-        if self.runner.is_running():
+        if self.runner.is_running() or self.experiments.is_active():
             return
         path, _ = QFileDialog.getOpenFileName(self, "Resume training", str(checkpoints_dir()), CHECKPOINT_FILTER)
         if path:
             self.resume_from(path)
 
-    @Slot(bool)
-    def _on_running_changed(self, running: bool) -> None:
-        self.resumeRunAction.setEnabled(not running)
+    def _update_training_controls(self, *_: object) -> None:
+        busy = self.runner.is_running() or self.experiments.is_active()
+        self.trainingPanel.set_running(busy)
+        self.resumeRunAction.setEnabled(not busy)
 
     @Slot(bool)
     def _pause_training(self, paused: bool) -> None:
@@ -510,6 +519,7 @@ class MainWindow(QMainWindow):
     # -- shutdown --------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop training and join its thread; safe to call more than once."""
+        self.experiments.stop_queue()  # first, so that no queued run starts after this one
         self.runner.shutdown()
         self._preload.join(timeout=10)
 

@@ -73,6 +73,25 @@ class GrowingCurve:
         self.item.setData([], [])
 
 
+class LossSmoother:
+    """Bias-corrected exponential moving average (as in Adam): follows the loss from the first batch, no lag from 0."""
+
+    def __init__(self, beta: float = SMOOTHING) -> None:
+        self.beta = beta
+        self.reset()
+
+    def reset(self) -> None:
+        self._ema, self._steps = 0.0, 0
+
+    def __call__(self, losses: np.ndarray) -> np.ndarray:
+        smoothed = np.empty(len(losses), np.float64)
+        for i, loss in enumerate(losses):
+            self._ema = self.beta * self._ema + (1 - self.beta) * float(loss)
+            self._steps += 1
+            smoothed[i] = self._ema / (1 - self.beta**self._steps)
+        return smoothed
+
+
 class TrainingPanel(QWidget):
     startRequested = Signal(object)  # TrainConfig
     pauseToggled = Signal(bool)  # True: pause, False: resume
@@ -83,7 +102,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self._epochs_total = 1
-        self._ema, self._ema_steps = 0.0, 0  # smoothed loss state
+        self._smoother = LossSmoother()
         self._resumed_epochs = 0  # epochs a resumed run had already trained
 
         self.modelCombo = QComboBox(objectName="modelCombo")
@@ -347,7 +366,7 @@ class TrainingPanel(QWidget):
     def reset_curves(self) -> None:
         for curve in (self.rawLoss, self.smoothLoss, self.trainAccuracy, self.testAccuracy):
             curve.clear()
-        self._ema, self._ema_steps = 0.0, 0
+        self._smoother.reset()
         self._resumed_epochs = 0
         self.progressBar.setValue(0)
 
@@ -368,12 +387,7 @@ class TrainingPanel(QWidget):
 
     def add_losses(self, steps: np.ndarray, losses: np.ndarray, latest: BatchMetrics) -> None:
         self.rawLoss.extend(steps, losses)
-        smoothed = np.empty_like(losses, dtype=np.float64)
-        for i, loss in enumerate(losses):
-            # Bias-corrected moving average (as in Adam): follows the loss from the first batch, no lag from 0.
-            self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * float(loss)
-            self._ema_steps += 1
-            smoothed[i] = self._ema / (1 - SMOOTHING**self._ema_steps)
+        smoothed = self._smoother(losses)
         value = float(smoothed[-1])
         self.smoothLoss.extend(steps, smoothed)
         done = ((latest.epoch - 1) * latest.batches_per_epoch + latest.batch) / (

@@ -3,9 +3,11 @@
 import csv
 import json
 
+import pytest
+
 from cnndesk.cli import main
-from cnndesk.engine import TrainConfig, TrainingControl
-from cnndesk.engine.experiments import run_queue
+from cnndesk.engine import CnndeskError, TrainConfig, TrainingControl
+from cnndesk.engine.experiments import PRESETS, run_label, run_queue, write_csv
 
 
 def test_compare_two_models_gives_two_rows(capsys, tmp_path):
@@ -56,3 +58,31 @@ def test_compare_activations_from_the_command_line(capsys):
 def test_an_unknown_activation_is_refused_before_training(capsys):
     assert main(["compare", "--models", "mlp:swish"]) == 2
     assert "Unknown activation 'swish'" in capsys.readouterr().err
+
+
+def test_presets_build_the_tutorials_comparisons_from_the_users_run():
+    base = TrainConfig.for_model("net2", epochs=2, train_samples=1000, lr=0.01)
+    sweep = PRESETS["activations"](base)
+    assert [c.model_options["activation"] for c in sweep] == ["relu", "tanh", "sigmoid", "leakyrelu"]
+    assert all(c.model == "net2" and c.epochs == 2 and c.train_samples == 1000 and c.lr == 0.01 for c in sweep)
+    assert base.model_options == {}  # the user's run is left alone
+    models = PRESETS["cnn-vs-mlp"](base)
+    assert [c.model for c in models] == ["lenet5", "cnn2", "mlp"]
+    # Each model trains with its own recipe, on the same data for the same epochs.
+    assert [c.lr for c in models] == [TrainConfig.for_model(c.model).lr for c in models]
+    assert all(c.epochs == 2 and c.train_samples == 1000 for c in models)
+
+
+def test_a_run_label_names_what_sets_the_run_apart():
+    config = TrainConfig.for_model("mlp")
+    assert run_label(config) == "mlp · relu"
+    config.model_options = {"activation": "tanh"}
+    config.lr = 0.05
+    assert run_label(config) == "mlp · tanh · lr 0.05"
+
+
+def test_an_unwritable_csv_path_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CnndeskError, match="Cannot write"):
+        write_csv([], blocker / "runs.csv")

@@ -1,0 +1,560 @@
+"""Experiments: queue several runs, train them one after another, compare them in a table and overlaid curves.
+
+The queue trains through the window's one ``TrainingRunner``, the way the *Train* button does (the window starts
+each run, so a queued run is saved, followed live by the prediction and ends as the current model like any
+other). This view only decides what runs next and records what each run did.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnndesk.engine import CnndeskError, EpochMetrics, TrainConfig, count_parameters
+from cnndesk.engine.experiments import PRESETS, RunRow, row_of, run_label, run_options, write_csv
+from cnndesk.engine.train import format_duration
+
+from .plotting import pg
+from .training_panel import GrowingCurve, LossSmoother
+from .worker import LossChunk, TrainingOutcome, TrainingRunner
+
+PRESET_TITLES = {
+    "activations": "Activations of the current model (ReLU / Tanh / Sigmoid / LeakyReLU)",
+    "cnn-vs-mlp": "CNN vs MLP (LeNet5, CNN2, MLP)",
+    "lenet5-net2-cnn2": "LeNet5 vs Net2 vs CNN2",
+}
+# Distinct colours for runs (matplotlib's tab10), in the order runs start.
+PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+SORT_ROLE = Qt.ItemDataRole.UserRole
+
+
+def queue_text(config: TrainConfig) -> str:
+    """One queued run, as the queue lists it: name, options, epochs, images."""
+    images = f"{config.train_samples:,} images" if config.train_samples else "all images"
+    epochs = f"{config.epochs} epoch" + ("s" if config.epochs != 1 else "")
+    return f"{run_label(config)} — {epochs}, {images}"
+
+
+def settings_text(config: TrainConfig) -> str:
+    """Every training setting of a run, for tooltips."""
+    images = f"{config.train_samples:,}" if config.train_samples else "all"
+    return (f"{images} training images, {config.epochs} epochs, batch {config.batch_size}, lr {config.lr:g}, "
+            f"{config.optimizer}, {config.schedule} schedule, weight decay {config.weight_decay:g}, "
+            f"{'augmented' if config.augment else 'no augmentation'}, device {config.device}")
+
+
+@dataclass
+class ExperimentRun:
+    """A run of the queue: what it trains, its curves, and its table row once it ended."""
+
+    number: int  # 1-based over the results shown: names the run and picks its colour
+    config: TrainConfig
+    label: str
+    color: QColor
+    accuracy: GrowingCurve
+    loss: GrowingCurve
+    smoother: LossSmoother
+    row: RunRow | None = None
+
+
+class ResultsModel(QAbstractTableModel):
+    """One row per finished run; display text formatted, ``SORT_ROLE`` the raw value (numeric sorting)."""
+
+    COLUMNS = ("#", "Model", "Options", "Epochs", "Train acc", "Test acc", "Seconds", "Params")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.runs: list[ExperimentRun] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.runs)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        run = self.runs[index.row()]
+        row, column = run.row, index.column()
+        assert row is not None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(run, row, column)
+        if role == SORT_ROLE:
+            values = [run.number, row.model, ", ".join(run_options(run.config)), row.epochs, row.train_accuracy,
+                      row.test_accuracy, row.train_seconds, row.params]
+            value = values[column]
+            return -1.0 if isinstance(value, float) and math.isnan(value) else value
+        if role == Qt.ItemDataRole.DecorationRole and column == 1:
+            return run.color  # the colour of the run's curves
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{run.label}\n{settings_text(run.config)}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 4, 5, 6, 7):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _text(run: ExperimentRun, row: RunRow, column: int) -> str:
+        def percent(value: float) -> str:
+            return "—" if math.isnan(value) else f"{value:.2%}"
+
+        if column == 0:
+            return str(run.number)
+        if column == 1:
+            return row.model
+        if column == 2:
+            return ", ".join(run_options(run.config))
+        if column == 3:
+            return f"{row.epochs} of {run.config.epochs}, stopped" if row.stopped else str(row.epochs)
+        if column == 4:
+            return percent(row.train_accuracy)
+        if column == 5:
+            return percent(row.test_accuracy)
+        if column == 6:
+            return f"{row.train_seconds:.1f}"
+        return f"{row.params:,}"
+
+    def add(self, run: ExperimentRun) -> None:
+        self.beginInsertRows(QModelIndex(), len(self.runs), len(self.runs))
+        self.runs.append(run)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.runs = []
+        self.endResetModel()
+
+
+class ExperimentsView(QWidget):
+    """Queue of runs, Run/Stop, the comparison table (exportable as CSV) and overlaid curves."""
+
+    startRequested = Signal(object)  # TrainConfig: the window starts it as it starts a Train click
+    activeChanged = Signal(bool)  # a queue is running (also in the moment between two of its runs)
+    statusMessage = Signal(str)
+
+    def __init__(self, runner: TrainingRunner, current_config: Callable[[], TrainConfig],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("experimentsView")
+        self._runner = runner
+        self._current_config = current_config
+        self._pending: list[TrainConfig] = []
+        self._runs: list[ExperimentRun] = []  # every run with curves: finished ones and the current one
+        self._current: ExperimentRun | None = None
+        self._active = False  # a queue is running
+        self._halt = False  # stop after the current run (Stop, a stopped or failed run, closing the window)
+        self._done = 0  # runs ended in this queue, for "Run 2/4"
+        self._announced = False  # the current run's "Run i/N" went to the status bar
+        self._failure: str | None = None  # why the current run failed
+        self._last_csv_dir = Path.home()
+
+        self._build()
+        runner.metrics.connect(self._on_metrics)
+        runner.epochDone.connect(self._on_epoch)
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        runner.runningChanged.connect(self._on_running_changed)
+        self._update_buttons()
+
+    # -- construction ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.queueList = QListWidget(objectName="queueList")
+        self.queueList.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.queueList.setToolTip("Runs waiting to train, in order")
+        self.queueList.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.queueList.setTextElideMode(Qt.TextElideMode.ElideRight)  # the whole entry is in its tooltip
+        self.queueList.itemSelectionChanged.connect(self._update_buttons)
+        self.addCurrentButton = QPushButton("Add current settings", objectName="addCurrentButton")
+        self.addCurrentButton.setToolTip("Queue a run with the settings of the Training tab")
+        self.addCurrentButton.clicked.connect(self.add_current)
+        self.presetButton = QPushButton("Add comparison", objectName="presetButton")
+        self.presetButton.setToolTip("Queue a classic comparison, with the epochs and images of the Training tab")
+        menu = QMenu(self.presetButton)
+        self.presetActions: dict[str, QAction] = {}
+        for key, title in PRESET_TITLES.items():
+            action = menu.addAction(title)
+            action.triggered.connect(lambda _=False, key=key: self.add_preset(key))
+            self.presetActions[key] = action
+        self.presetButton.setMenu(menu)
+        self.removeButton = QPushButton("Remove", objectName="removeButton")
+        self.removeButton.setToolTip("Remove the selected runs from the queue")
+        self.removeButton.clicked.connect(self.remove_selected)
+        self.clearQueueButton = QPushButton("Clear queue", objectName="clearQueueButton")
+        self.clearQueueButton.clicked.connect(self.clear_queue)
+        self.runQueueButton = QPushButton("Run queue", objectName="runQueueButton")
+        self.runQueueButton.setToolTip("Train the queued runs one after another")
+        self.runQueueButton.clicked.connect(self.run_queue)
+        self.stopQueueButton = QPushButton("Stop", objectName="stopQueueButton")
+        self.stopQueueButton.setToolTip("Stop the run in progress after its batch; the rest stay queued")
+        self.stopQueueButton.clicked.connect(self.stop_queue)
+        self.progressBar = QProgressBar(objectName="queueProgress", minimum=0, maximum=1000, value=0)
+        self.progressBar.setTextVisible(False)
+        self.statusLabel = QLabel("Queue runs, then Run queue: they train one after another, and the table and "
+                                  "curves compare them.", objectName="queueStatus")
+        self.statusLabel.setWordWrap(True)
+
+        buttons = QGridLayout()
+        buttons.addWidget(self.addCurrentButton, 0, 0)
+        buttons.addWidget(self.presetButton, 0, 1)
+        buttons.addWidget(self.removeButton, 1, 0)
+        buttons.addWidget(self.clearQueueButton, 1, 1)
+        buttons.addWidget(self.runQueueButton, 2, 0)
+        buttons.addWidget(self.stopQueueButton, 2, 1)
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(QLabel("Queue"))
+        left.addWidget(self.queueList, 1)
+        left.addLayout(buttons)
+        left.addWidget(self.progressBar)
+        left.addWidget(self.statusLabel)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setMaximumWidth(340)
+
+        self.results = ResultsModel(self)
+        self.sortedResults = QSortFilterProxyModel(self)
+        self.sortedResults.setSourceModel(self.results)
+        self.sortedResults.setSortRole(SORT_ROLE)
+        self.table = QTableView(objectName="resultsTable")
+        self.table.setModel(self.sortedResults)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.exportButton = QPushButton("Export CSV…", objectName="exportButton")
+        self.exportButton.setToolTip("Save the table as a CSV file (Ctrl+E)")
+        self.exportButton.clicked.connect(self.export_csv)
+        self.exportAction = QAction("Export CSV…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.exportAction.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.exportAction.triggered.connect(self.export_csv)
+        self.addAction(self.exportAction)
+        self.clearResultsButton = QPushButton("Clear results", objectName="clearResultsButton")
+        self.clearResultsButton.clicked.connect(self.clear_results)
+        table_buttons = QHBoxLayout()
+        table_buttons.addWidget(self.exportButton)
+        table_buttons.addWidget(self.clearResultsButton)
+        table_buttons.addStretch(1)
+        table_box = QVBoxLayout()
+        table_box.setContentsMargins(0, 0, 0, 0)
+        table_box.addWidget(self.table, 1)
+        table_box.addLayout(table_buttons)
+        table_widget = QWidget()
+        table_widget.setLayout(table_box)
+
+        # (PlotWidget passes unknown keyword arguments on to a plot() call: set objectName separately.)
+        # No grids: see TrainingPanel (grid lines repaint the axes with every curve update).
+        self.accuracyPlot = pg.PlotWidget(title="Test accuracy per epoch")
+        self.accuracyPlot.setObjectName("experimentAccuracyPlot")
+        self.accuracyPlot.setLabel("bottom", "epoch")
+        # One legend names the runs of both plots (the table shows their colours too). Bottom right: accuracy
+        # curves rise to the top, so that corner is usually free; a translucent ground keeps both readable.
+        self.accuracyPlot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210), verSpacing=-6,
+                                   labelTextSize="8pt")
+        self.lossPlot = pg.PlotWidget(title="Training loss (smoothed)")
+        self.lossPlot.setObjectName("experimentLossPlot")
+        self.lossPlot.setLabel("bottom", "epoch")
+        self.lossPlot.setClipToView(True)
+        self.lossPlot.setDownsampling(auto=True, mode="peak")
+        for plot in (self.accuracyPlot, self.lossPlot):
+            plot.setMinimumSize(200, 120)
+
+        plots = QSplitter(Qt.Orientation.Vertical)
+        plots.addWidget(self.accuracyPlot)
+        plots.addWidget(self.lossPlot)
+        splitter = QSplitter(Qt.Orientation.Horizontal, objectName="experimentsSplitter")
+        splitter.addWidget(table_widget)
+        splitter.addWidget(plots)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 450])
+        layout = QHBoxLayout(self)
+        layout.addWidget(left_widget)
+        layout.addWidget(splitter, 1)
+
+    # -- the queue -------------------------------------------------------------------------------------
+    def pending(self) -> list[TrainConfig]:
+        return list(self._pending)
+
+    def is_active(self) -> bool:
+        return self._active
+
+    def add_configs(self, configs: Sequence[TrainConfig]) -> None:
+        for config in configs:
+            try:
+                config.validate()
+            except CnndeskError as exc:
+                self._say(f"Not queued: {exc}")
+                return
+            config = replace(config, model_options=dict(config.model_options))  # the queue's own copy
+            self._pending.append(config)
+            self.queueList.addItem(queue_text(config))
+            self.queueList.item(self.queueList.count() - 1).setToolTip(f"{run_label(config)}\n{settings_text(config)}")
+        self._update_buttons()
+
+    def add_current(self) -> None:
+        self.add_configs([self._current_config()])
+
+    def add_preset(self, key: str) -> None:
+        self.add_configs(PRESETS[key](self._current_config()))
+
+    def remove_selected(self) -> None:
+        rows = sorted({self.queueList.row(item) for item in self.queueList.selectedItems()}, reverse=True)
+        for row in rows:
+            del self._pending[row]
+            self.queueList.takeItem(row)
+        self._update_buttons()
+
+    def clear_queue(self) -> None:
+        self._pending.clear()
+        self.queueList.clear()
+        self._update_buttons()
+
+    def _pop_pending(self) -> TrainConfig:
+        self.queueList.takeItem(0)
+        return self._pending.pop(0)
+
+    # -- running ---------------------------------------------------------------------------------------
+    @Slot()
+    def run_queue(self) -> None:
+        if self._active or not self._pending:
+            return
+        if self._runner.is_running():
+            self._say("A training run is in progress: stop it or wait for it to end, then run the queue.")
+            return
+        self._active, self._halt, self._done = True, False, 0
+        self.activeChanged.emit(True)
+        self._update_buttons()
+        self._start_next()
+
+    @Slot()
+    def stop_queue(self) -> None:
+        """Stop the run in progress after its batch; the runs not started stay in the queue."""
+        if not self._active:
+            return
+        self._halt = True
+        if self._current is not None:
+            self._runner.stop()
+        else:
+            self._end_queue()
+
+    def _total(self) -> int:
+        return self._done + (self._current is not None) + len(self._pending)
+
+    def _start_next(self) -> None:
+        if not self._active:
+            return
+        if self._halt or not self._pending:
+            self._end_queue()
+            return
+        if self._runner.is_running():  # cannot happen while Train is disabled; never two runs at once
+            self._end_queue("A training run is in progress; the queue waits.")
+            return
+        config = self._pop_pending()
+        self._current = self._new_run(config)
+        self._announced, self._failure = False, None
+        self._update_progress(0.0, f"Run {self._done + 1}/{self._total()}: {self._current.label} — starting…")
+        self.startRequested.emit(config)
+        if not self._runner.is_running():  # the window refused or failed to start it: keep it queued
+            self._drop_curves(self._current)
+            self._pending.insert(0, config)
+            self.queueList.insertItem(0, queue_text(config))
+            self._end_queue(f"Could not start {self._current.label}.")
+
+    def _new_run(self, config: TrainConfig) -> ExperimentRun:
+        number = len(self._runs) + 1
+        color = QColor(*PALETTE[(number - 1) % len(PALETTE)])
+        label = run_label(config)
+        if any(run.label == label for run in self._runs):
+            label = f"{label} ({number})"  # the same settings twice: tell the curves apart
+        accuracy = self.accuracyPlot.plot(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+                                          symbolBrush=color, symbolPen=None, name=label)
+        loss = self.lossPlot.plot(pen=pg.mkPen(color, width=2))
+        run = ExperimentRun(number, config, label, color, GrowingCurve(accuracy), GrowingCurve(loss), LossSmoother())
+        self._runs.append(run)
+        # Whole runs in view from the start: the axes do not rescale (and repaint) at every update.
+        epochs = max(r.config.epochs for r in self._runs)
+        self.accuracyPlot.setXRange(0.5, epochs + 0.5, padding=0)
+        step = max(1, epochs // 10)
+        self.accuracyPlot.getAxis("bottom").setTickSpacing(major=step, minor=step)
+        self.lossPlot.setXRange(0, epochs, padding=0.01)
+        return run
+
+    def _drop_curves(self, run: ExperimentRun) -> None:
+        self.accuracyPlot.removeItem(run.accuracy.item)
+        self.lossPlot.removeItem(run.loss.item)
+        if run in self._runs:
+            self._runs.remove(run)
+
+    def _end_queue(self, message: str | None = None) -> None:
+        left = len(self._pending)
+        if message is None and self._halt:
+            message = f"Stopped after {self._done} run(s); {left} still queued." if left else "Stopped."
+        elif message is None:
+            message = f"Queue done: {self._done} run(s), compared in the table."
+        self._active = self._halt = False
+        self._current = None
+        self.progressBar.setValue(1000 if not left else self.progressBar.value())
+        self._say(message)
+        self.activeChanged.emit(False)
+        self._update_buttons()
+
+    # -- the runner's signals (only the queue's own runs are recorded) -----------------------------------
+    @Slot(object)
+    def _on_metrics(self, chunk: LossChunk) -> None:
+        run = self._current
+        if run is None:
+            return
+        latest = chunk.latest
+        smoothed = run.smoother(chunk.losses)
+        run.loss.extend(chunk.steps / latest.batches_per_epoch, smoothed)
+        epochs = run.config.epochs
+        done = ((latest.epoch - 1) * latest.batches_per_epoch + latest.batch) / (epochs * latest.batches_per_epoch)
+        caption = f"Run {self._done + 1}/{self._total()}: {run.label}"
+        self._update_progress(done, f"{caption} — epoch {latest.epoch}/{epochs} · batch {latest.batch}/"
+                                    f"{latest.batches_per_epoch} · loss {smoothed[-1]:.4f} · "
+                                    f"ETA {format_duration(latest.eta)}")
+        if not self._announced:
+            self._announced = True
+            self.statusMessage.emit(f"{caption} training; the prediction follows its weights.")
+
+    @Slot(object)
+    def _on_epoch(self, metrics: EpochMetrics) -> None:
+        if self._current is not None:
+            self._current.accuracy.extend(np.array([metrics.epoch], np.float64), np.array([metrics.test_accuracy]))
+
+    @Slot(object)
+    def _on_finished(self, outcome: TrainingOutcome) -> None:
+        run = self._current
+        if run is None:
+            return
+        result = outcome.result
+        run.row = row_of(result, count_parameters(result.model))
+        self.results.add(run)
+        self._done += 1
+        if result.stopped:
+            self._halt = True  # Stop (here or in the Training tab) ends the queue
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        run = self._current
+        if run is None:
+            return
+        self._drop_curves(run)
+        self._halt = True
+        self._failure = f"Run {self._done + 1} ({run.label}) failed: {message}"
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        if not running and self._active and self._current is not None:
+            ended = self._current.row is not None  # else it failed, or the window is closing
+            self._current = None
+            if not ended:
+                self._end_queue(self._failure or "The run ended without a result; the queue stopped.")
+            elif self._halt or not self._pending:
+                self._end_queue()
+            else:
+                # The next run starts from the event loop, once every slot has seen this run end.
+                QTimer.singleShot(0, self, self._start_next)
+        self._update_buttons()
+
+    # -- results ---------------------------------------------------------------------------------------
+    def rows(self) -> list[RunRow]:
+        """The table's rows in the order shown (sorted as the user sorted it)."""
+        proxy = self.sortedResults
+        order = [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(proxy.rowCount())]
+        return [row for i in order if (row := self.results.runs[i].row) is not None]
+
+    def runs(self) -> list[ExperimentRun]:
+        return list(self._runs)
+
+    def clear_results(self) -> None:
+        if self._active:
+            return
+        for run in list(self._runs):
+            self._drop_curves(run)
+        self.results.clear()
+        self._update_buttons()
+
+    def export_csv(self) -> None:
+        if not self.results.runs:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export experiments as CSV",
+                                              str(self._last_csv_dir / "cnndesk-experiments.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_csv_to(path)
+
+    def export_csv_to(self, path: str | Path) -> Path | None:
+        """Write the table as CSV; a path that cannot be written is reported, not raised."""
+        try:
+            saved = write_csv(self.rows(), path)
+        except CnndeskError as exc:
+            self._say(str(exc))
+            return None
+        self._last_csv_dir = saved.parent
+        self._say(f"Saved {saved}")
+        return saved
+
+    # -- display ---------------------------------------------------------------------------------------
+    def _say(self, message: str) -> None:
+        self.statusLabel.setText(message)
+        self.statusMessage.emit(message)
+
+    def _update_progress(self, run_fraction: float, text: str) -> None:
+        total = max(1, self._total())
+        self.progressBar.setValue(int((self._done + run_fraction) / total * 1000))
+        self.statusLabel.setText(text)
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        busy = self._active or self._runner.is_running()
+        self.runQueueButton.setEnabled(not busy and bool(self._pending))
+        self.stopQueueButton.setEnabled(self._active)
+        self.removeButton.setEnabled(bool(self.queueList.selectedItems()))
+        self.clearQueueButton.setEnabled(bool(self._pending))
+        self.clearResultsButton.setEnabled(not self._active and bool(self._runs))
+        self.exportButton.setEnabled(bool(self.results.runs))
+        self.exportAction.setEnabled(bool(self.results.runs))
