@@ -35,6 +35,11 @@ def pretrained_path(model_name: str = "lenet5") -> Path:
     return resource_path(f"{model_name}.safetensors")
 
 
+def is_pretrained(path: Path) -> bool:
+    """Whether ``path`` is one of the bundled pretrained checkpoints (never overwritten by "Save")."""
+    return path.suffix == ".safetensors" and path.resolve().parent == resource_dir().resolve()
+
+
 def data_dir() -> Path:
     """User data folder; CNNDESK_DATA_DIR overrides it (tests, portable installs)."""
     override = os.environ.get("CNNDESK_DATA_DIR")

@@ -85,8 +85,9 @@ def tutorial_loop_throughput(images: torch.Tensor, labels: torch.Tensor, batch_s
 
 
 def cnndesk_throughput(samples: int, device: str = "cpu") -> float:
-    """cnndesk's trainer with LeNet5's default recipe, training steps only (no evaluation)."""
-    config = TrainConfig.for_model("lenet5", epochs=1, device=device, train_samples=samples, test_samples=0)
+    """cnndesk's trainer with LeNet5's recipe at the tutorial loop's batch size, training steps only."""
+    config = TrainConfig.for_model("lenet5", epochs=1, batch_size=256, device=device, train_samples=samples,
+                                   test_samples=0)
     config.augment = False
     return fit(config).samples_per_second
 

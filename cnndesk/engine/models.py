@@ -358,8 +358,9 @@ MODELS: dict[str, ModelSpec] = {
     for spec in [
         ModelSpec("lenet5", "LeNet5 as in the PyTorch tutorials: 2 conv + 3 fc, ReLU, max-pool",
                   _lenet5, _options(),
-                  # 3 epochs reach ~99.1% on MNIST test (2 land right at 99.0%), augmentation included.
-                  recipe={**_ADAM, "epochs": 3, "batch_size": 256, "lr": 0.006}),
+                  # The fastest way to 99%: 2 epochs give 99.01–99.18% on MNIST test over seeds 0–5, augmentation
+                  # included (batch 256 is ~10% faster per sample but lands at 98.9–99.0% in 2 epochs).
+                  recipe={**_ADAM, "epochs": 2, "batch_size": 128, "lr": 0.005}),
         ModelSpec("lenet5-classic", "LeNet-5 of 1998: sigmoid, average pooling, 3 convs",
                   _lenet5_classic, _options("sigmoid", pooling="avg"),
                   recipe={**_ADAM, "epochs": 8, "batch_size": 128, "lr": 0.005}),

@@ -44,6 +44,11 @@ class _LayerRow:
             self.view.addItem(self.image)
             rows = math.ceil(channels / self.columns)
             layout.layout.setRowFixedHeight(row + 1, MAP_ROW_HEIGHT * rows)
+            # The mosaic's size is fixed by the architecture: frame it once, not on every update (an autoRange
+            # per stroke point walks every item's bounds).
+            height, width = layer.shape[1], layer.shape[2]
+            self.view.setRange(xRange=(0, self.columns * (width + 1) - 1), yRange=(0, rows * (height + 1) - 1),
+                               padding=0.01)
             self.bars = None
         else:
             self.plot = layout.addPlot(row=row + 1, col=0)
@@ -77,7 +82,6 @@ class _LayerRow:
             image = mosaic(values, self.columns)
             lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
             self.image.setImage(image, levels=(lo, hi if hi > lo else lo + 1e-6), autoLevels=False)
-            self.view.autoRange(padding=0.01)
         else:
             self.bars.setData(self.edges, values)
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnndesk.engine import (
+    MODELS,
     CnndeskError,
     Inspection,
     Network,
@@ -38,7 +39,7 @@ from cnndesk.engine import (
     resume_point,
     save_checkpoint,
 )
-from cnndesk.locations import checkpoints_dir, pretrained_path
+from cnndesk.locations import checkpoints_dir, is_pretrained, pretrained_path
 from cnndesk.runs import InterruptedRun, clear_marker, interrupted_runs
 
 from .activations import ActivationsView
@@ -200,7 +201,14 @@ class MainWindow(QMainWindow):
 
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
-        for action in (self.openModelAction, self.openImageAction, self.saveAction, self.saveAsAction):
+        file_menu.addAction(self.openModelAction)
+        self.bundledMenu = file_menu.addMenu("Open &bundled model")
+        for name in MODELS:
+            path = pretrained_path(name)
+            if path.exists():
+                action = self.bundledMenu.addAction(f"{name} — {MODELS[name].description}")
+                action.triggered.connect(lambda _=False, p=path: self.open_model(p))
+        for action in (self.openImageAction, self.saveAction, self.saveAsAction):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quitAction)
@@ -255,7 +263,7 @@ class MainWindow(QMainWindow):
         self.predictor.set_model(model)
         self._model_meta = meta
         self._model_path = path
-        bundled = path is not None and path.resolve() == pretrained_path("lenet5").resolve()
+        bundled = path is not None and is_pretrained(path)
         self._user_path = None if bundled or path is None else path
         accuracy = meta.get("metrics", {}).get("test_accuracy")
         name = meta.get("model", {}).get("name", model.name)
