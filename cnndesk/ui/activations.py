@@ -69,6 +69,11 @@ class _LayerRow:
             self.bars = pg.PlotCurveItem(self.edges, np.zeros(size), stepMode="center", fillLevel=0,
                                          brush=(90, 110, 160), pen=pg.mkPen((60, 80, 130), width=1))
             self.plot.addItem(self.bars)
+            # The value axis is set by hand with some slack (see _fit_values): pyqtgraph's auto-range would move
+            # it, and relabel both axes, at every stroke point.
+            self.plot.disableAutoRange(axis="y")
+            self.y_range = (0.0, 1.0)
+            self.plot.setYRange(*self.y_range, padding=0.05)
             layout.layout.setRowFixedHeight(row + 1, BAR_HEIGHT)
         layout.layout.setRowFixedHeight(row, 20)
 
@@ -84,6 +89,19 @@ class _LayerRow:
             self.image.setImage(image, levels=(lo, hi if hi > lo else lo + 1e-6), autoLevels=False)
         else:
             self.bars.setData(self.edges, values)
+            self._fit_values(float(min(values.min(), 0.0)), float(max(values.max(), 0.0)))
+
+    def _fit_values(self, lo: float, hi: float) -> None:
+        """Grow the value range to hold the bars at once; shrink it only once they use less than half of it."""
+        span = max(hi - lo, 1e-6)
+        low, high = self.y_range
+        if lo < low or hi > high or span < 0.5 * (high - low):
+            fitted = (lo - 0.1 * span if lo < 0 else 0.0, hi + 0.1 * span if hi > 0 else 0.0)
+            if fitted[1] - fitted[0] < 1e-5:
+                fitted = (0.0, 1.0)  # all zero (a blank input through ReLU): any range shows that
+            if fitted != self.y_range:
+                self.y_range = fitted
+                self.plot.setYRange(*fitted, padding=0.05)
 
     def clear(self) -> None:
         if self.bars is None:

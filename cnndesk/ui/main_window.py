@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import torch
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -55,6 +57,7 @@ from .worker import LossChunk, TrainingOutcome, TrainingRunner
 # While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
 # event loop: the prediction trails the pen by one model pass and never by a fixed delay.
 PREDICT_INTERVAL_MS = 0
+PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
 
@@ -90,6 +93,9 @@ class MainWindow(QMainWindow):
         self._predict_timer = QTimer(self, singleShot=True, interval=PREDICT_INTERVAL_MS)
         self._predict_timer.timeout.connect(self.update_prediction)
 
+        # The drawn digit is one image through a small network: on the GUI thread a second intra-op thread costs
+        # more in hand-off than it saves, and while training runs it would compete with the trainer's threads.
+        torch.set_num_threads(PREDICT_THREADS)
         self.predictor = Predictor(build_model("lenet5"))
         self._load_initial_model(checkpoint)
         # Read MNIST in the background now (torchvision's import alone takes a second or two), so that the first
@@ -105,6 +111,12 @@ class MainWindow(QMainWindow):
     def _preload_data() -> None:
         with contextlib.suppress(CnndeskError):  # reported when training asks for the data
             load_mnist()
+        # torch.optim imports torch._dynamo (~1 s) the first time an optimizer is made: done now, not on Train.
+        import torch._dynamo  # noqa: F401
+
+        # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
+        # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
+        gc.freeze()
 
     # -- construction ----------------------------------------------------------------------------------
     def _build_layout(self) -> None:

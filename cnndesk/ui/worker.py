@@ -32,6 +32,9 @@ from cnndesk.engine import (
 from cnndesk.engine.errors import CnndeskError
 from cnndesk.runs import RunMarker, clear_marker, mark_run
 
+# Torch's own choice of intra-op threads (the physical cores), read before the GUI thread lowers its own count:
+# the trainer keeps the machine's cores. CNNDESK_TRAIN_THREADS overrides it, for measuring.
+TRAIN_THREADS = torch.get_num_threads()
 METRICS_INTERVAL = 1 / 15  # seconds between metric signals: live enough, and half the repaints of 30 Hz
 SNAPSHOT_INTERVAL = 0.25  # seconds between weight snapshots for the live prediction
 
@@ -119,9 +122,8 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        threads = os.environ.get("CNNDESK_TRAIN_THREADS")
-        if threads:
-            torch.set_num_threads(int(threads))
+        # Thread counts are per thread in torch: set this one's, whatever the GUI thread chose for its own.
+        torch.set_num_threads(int(os.environ.get("CNNDESK_TRAIN_THREADS") or TRAIN_THREADS))
         try:
             result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control,
                          autosave_path=self.autosave_path, resume_from=self.resume_from)

@@ -64,6 +64,20 @@ def test_every_layer_is_shown_with_its_shape(window, stroke, qtbot):
     assert model_input.shape == (28, 28)
 
 
+def test_fully_connected_bars_stay_inside_their_plot(window, stroke, qtbot):
+    """The value axis of each fc layer follows the values: no bar is cut off, none is squashed flat."""
+    fc_rows = [row for row in window.activations.rows if row.bars is not None]
+    assert fc_rows
+    for points in ([(140, 40), (140, 240)], [(80, 70), (200, 70), (140, 230)]):
+        window.canvas.clear()
+        stroke(window.canvas, points)
+        for row in fc_rows:
+            values = row.bars.getData()[1]
+            low, high = row.plot.viewRange()[1]
+            assert low <= values.min() and values.max() <= high
+            assert values.max() - min(values.min(), 0) >= 0.25 * (high - low)
+
+
 def test_clear_button_and_escape_clear_the_prediction(window, stroke, qtbot):
     stroke(window.canvas, [(140, 40), (140, 240)])
     qtbot.waitUntil(lambda: predicted_digit(window) == 1, timeout=2000)
