@@ -142,6 +142,8 @@ class TrainingPanel(QWidget):
         for device in available_devices():
             self.deviceCombo.addItem(device.upper() if device != "auto" else "Auto", device)
         self.augmentCheck = QCheckBox("Augment (small affine)", objectName="augmentCheck", checked=True)
+        self.seedSpin = QSpinBox(objectName="seedSpin", minimum=0, maximum=2**31 - 1, value=0)
+        self.seedSpin.setToolTip("Random seed: the same seed and settings train the same network again")
 
         # Two columns: the network (model and its builder options) beside the training recipe.
         self._optionWidgets: dict[str, QWidget] = {
@@ -165,7 +167,10 @@ class TrainingPanel(QWidget):
         train_form.addRow("Schedule", self.scheduleCombo)
         train_form.addRow("Weight decay", self.weightDecaySpin)
         train_form.addRow("Device", self.deviceCombo)
-        train_form.addRow("", self.augmentCheck)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seedSpin, 1)
+        seed_row.addWidget(self.augmentCheck)
+        train_form.addRow("Seed", seed_row)
         form = QHBoxLayout()
         form.addLayout(model_form, 1)
         form.addSpacing(8)
@@ -303,6 +308,7 @@ class TrainingPanel(QWidget):
             device=self.deviceCombo.currentData(),
             train_samples=self.samplesSpin.value() if self.samplesSpin.value() < 60000 else None,
             weight_decay=self.weightDecaySpin.value(),
+            seed=self.seedSpin.value(),
         )
         # Only the options this model takes (a model without pooling has no pooling in its config).
         config.model_options = {key: self._option_value(key) for key in MODELS[config.model].defaults}
@@ -322,6 +328,7 @@ class TrainingPanel(QWidget):
         self.batchSpin.setValue(config.batch_size)
         self.lrSpin.setValue(config.lr)
         self.weightDecaySpin.setValue(config.weight_decay)
+        self.seedSpin.setValue(config.seed)
         for combo, value in ((self.optimizerCombo, config.optimizer), (self.scheduleCombo, config.schedule)):
             if combo.findData(value) >= 0:
                 combo.setCurrentIndex(combo.findData(value))
@@ -351,7 +358,8 @@ class TrainingPanel(QWidget):
     def set_running(self, running: bool) -> None:
         for widget in (self.modelCombo, self.epochsSpin, self.samplesSpin, self.batchSpin, self.lrSpin,
                        self.optimizerCombo, self.scheduleCombo, self.weightDecaySpin, self.deviceCombo,
-                       self.augmentCheck, self.trainButton, self.resumeButton, *self._optionWidgets.values()):
+                       self.augmentCheck, self.seedSpin, self.trainButton, self.resumeButton,
+                       *self._optionWidgets.values()):
             widget.setEnabled(not running)
         if not running:
             self._enable_options()  # back to the model's own options, not all of them

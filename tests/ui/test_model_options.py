@@ -91,3 +91,17 @@ def test_training_with_options_from_the_panel_builds_that_network(window, qtbot)
     assert isinstance(layers["bn1"], nn.BatchNorm1d) and layers["fc1"].out_features == 50
     _, meta = load_model(finished.args[0].checkpoint)
     assert meta["model"]["options"]["batchnorm"] is True and meta["model"]["options"]["width"] == 0.5
+
+
+def test_seed_is_part_of_the_run_and_of_a_shown_config(window):
+    panel = window.trainingPanel
+    panel.seedSpin.setValue(7)
+    config = panel.config()
+    assert config.seed == 7
+    config.seed = 42
+    panel.show_config(config)
+    assert panel.seedSpin.value() == 42
+    panel.set_running(True)
+    assert not panel.seedSpin.isEnabled()
+    panel.set_running(False)
+    assert panel.seedSpin.isEnabled()
