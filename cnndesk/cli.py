@@ -317,7 +317,7 @@ def _gui_rows(quick: bool) -> list[dict[str, Any]]:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return [row("gui_self_test", None, "", "runs", False, error=tail)]
     gui = json.loads(done.stdout.strip().splitlines()[-1])
-    headless = cnndesk_throughput(samples)
+    headless = cnndesk_throughput(samples, batch_size=None)  # the recipe, as the GUI trains it
     share = gui["gui_train_samples_per_s"] / headless
     return [
         row("draw_feedback_idle_p95", round(gui["draw_idle_p95_ms"], 1), "ms", "≤ 16 ms",
