@@ -141,7 +141,9 @@ class TrainingPanel(QWidget):
         self.deviceCombo = QComboBox(objectName="deviceCombo")
         for device in available_devices():
             self.deviceCombo.addItem(device.upper() if device != "auto" else "Auto", device)
-        self.augmentCheck = QCheckBox("Augment (small affine)", objectName="augmentCheck", checked=True)
+        self.augmentCheck = QCheckBox("Augment", objectName="augmentCheck", checked=True)
+        self.augmentCheck.setToolTip("Mild random affine distortions of every batch (±10°, ±10% scale, ±2 px shift):"
+                                     " slower to reach a given MNIST accuracy, better on real handwriting")
         self.seedSpin = QSpinBox(objectName="seedSpin", minimum=0, maximum=2**31 - 1, value=0)
         self.seedSpin.setToolTip("Random seed: the same seed and settings train the same network again")
 
