@@ -15,19 +15,6 @@ from cnndesk import runs
 from cnndesk.locations import pretrained_path
 
 
-@pytest.fixture
-def markers(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "active-runs"
-    monkeypatch.setattr(runs, "markers_dir", lambda: folder)
-    return folder
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
 def write_marker(folder: Path, checkpoint: Path, pid: int, model: str = "lenet5") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{checkpoint.stem}.json"
@@ -52,9 +39,9 @@ def test_clearing_leaves_a_marker_another_process_has_claimed(markers, tmp_path)
     assert mine.path.exists()
 
 
-def test_process_alive_tells_a_live_cnndesk_from_a_dead_pid():
+def test_process_alive_tells_a_live_cnndesk_from_a_dead_pid(dead_pid):
     assert runs.process_alive(os.getpid())
-    assert not runs.process_alive(dead_pid())
+    assert not runs.process_alive(dead_pid)
     assert not runs.process_alive(0)
 
 
@@ -68,9 +55,9 @@ def test_a_pid_reused_by_another_program_is_not_a_live_run():
         other.wait()
 
 
-def test_interrupted_runs_skips_live_ones_and_describes_the_others(markers, tmp_path):
+def test_interrupted_runs_skips_live_ones_and_describes_the_others(markers, tmp_path, dead_pid):
     checkpoint = shutil.copy(pretrained_path("lenet5"), tmp_path / "lenet5-a.safetensors")
-    write_marker(markers, Path(checkpoint), pid=dead_pid())
+    write_marker(markers, Path(checkpoint), pid=dead_pid)
     write_marker(markers, tmp_path / "lenet5-live.safetensors", pid=os.getpid())
     (markers / "junk.json").write_text("{not json")
     found = runs.interrupted_runs()
@@ -81,7 +68,7 @@ def test_interrupted_runs_skips_live_ones_and_describes_the_others(markers, tmp_
     assert not (markers / "junk.json").exists()
 
 
-def test_an_interrupted_run_with_no_saved_epoch_has_nothing_to_restore(markers, tmp_path):
-    write_marker(markers, tmp_path / "never-saved.safetensors", pid=dead_pid())
+def test_an_interrupted_run_with_no_saved_epoch_has_nothing_to_restore(markers, tmp_path, dead_pid):
+    write_marker(markers, tmp_path / "never-saved.safetensors", pid=dead_pid)
     (run,) = runs.interrupted_runs()
     assert run.point is None and "before the first epoch ended" in run.problem

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cnndesk import runs
 from cnndesk.engine import TrainConfig, TrainingCallback, TrainingControl, fit, read_metadata, save_checkpoint
 from cnndesk.locations import pretrained_path
 
@@ -43,19 +40,6 @@ def interrupted_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture
 def checkpoint(interrupted_checkpoint, tmp_path) -> Path:
     return Path(shutil.copy(interrupted_checkpoint, tmp_path / interrupted_checkpoint.name))
-
-
-@pytest.fixture
-def markers(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "active-runs"
-    monkeypatch.setattr(runs, "markers_dir", lambda: folder)
-    return folder
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 def write_marker(folder: Path, checkpoint: Path, pid: int) -> Path:
@@ -152,8 +136,8 @@ def test_stopping_mid_epoch_keeps_the_resumable_checkpoint_of_the_last_whole_epo
     assert checkpoint.read_bytes() == before and resume_point(checkpoint).epochs_completed == 1
 
 
-def test_a_run_left_by_a_dead_process_is_offered_and_resumed(qtbot, checkpoint, markers):
-    marker = write_marker(markers, checkpoint, dead_pid())
+def test_a_run_left_by_a_dead_process_is_offered_and_resumed(qtbot, checkpoint, markers, dead_pid):
+    marker = write_marker(markers, checkpoint, dead_pid)
     win = open_window(qtbot)
     try:
         bar = win.restoreBar
@@ -170,8 +154,8 @@ def test_a_run_left_by_a_dead_process_is_offered_and_resumed(qtbot, checkpoint, 
         win.close()
 
 
-def test_discard_forgets_the_run_but_keeps_its_checkpoint(qtbot, checkpoint, markers):
-    marker = write_marker(markers, checkpoint, dead_pid())
+def test_discard_forgets_the_run_but_keeps_its_checkpoint(qtbot, checkpoint, markers, dead_pid):
+    marker = write_marker(markers, checkpoint, dead_pid)
     win = open_window(qtbot)
     try:
         qtbot.mouseClick(win.restoreBar.discardButton, Qt.MouseButton.LeftButton)
@@ -181,8 +165,8 @@ def test_discard_forgets_the_run_but_keeps_its_checkpoint(qtbot, checkpoint, mar
         win.close()
 
 
-def test_open_makes_the_interrupted_run_the_current_model(qtbot, checkpoint, markers):
-    marker = write_marker(markers, checkpoint, dead_pid())
+def test_open_makes_the_interrupted_run_the_current_model(qtbot, checkpoint, markers, dead_pid):
+    marker = write_marker(markers, checkpoint, dead_pid)
     win = open_window(qtbot)
     try:
         qtbot.mouseClick(win.restoreBar.openButton, Qt.MouseButton.LeftButton)
@@ -202,8 +186,8 @@ def test_a_live_run_of_another_window_is_not_offered(qtbot, checkpoint, markers)
         win.close()
 
 
-def test_a_crash_before_the_first_epoch_is_mentioned_and_forgotten(qtbot, tmp_path, markers):
-    marker = write_marker(markers, tmp_path / "lenet5-never.safetensors", dead_pid())
+def test_a_crash_before_the_first_epoch_is_mentioned_and_forgotten(qtbot, tmp_path, markers, dead_pid):
+    marker = write_marker(markers, tmp_path / "lenet5-never.safetensors", dead_pid)
     win = open_window(qtbot)
     try:
         assert not win.restoreBar.isVisible() and not marker.exists()
