@@ -1,7 +1,7 @@
 """The bridge between the engine's training loop and the GUI thread.
 
 ``TrainingWorker`` runs ``engine.fit`` in a ``QThread`` and turns its events into coalesced Qt signals: batch
-losses at most ~30 times a second (the latest progress wins), weight snapshots (CPU clones) a few times a second.
+losses ten times a second (the latest progress wins), weight snapshots (CPU clones) twice a second.
 ``TrainingRunner`` owns the thread's life: start, pause, stop, and a bounded join on shutdown.
 """
 
@@ -35,8 +35,11 @@ from cnndesk.runs import RunMarker, clear_marker, mark_run
 # Torch's own choice of intra-op threads (the physical cores), read before the GUI thread lowers its own count:
 # the trainer keeps the machine's cores. CNNDESK_TRAIN_THREADS overrides it, for measuring.
 TRAIN_THREADS = torch.get_num_threads()
-METRICS_INTERVAL = 1 / 15  # seconds between metric signals: live enough, and half the repaints of 30 Hz
-SNAPSHOT_INTERVAL = 0.25  # seconds between weight snapshots for the live prediction
+METRICS_INTERVAL = 0.1  # seconds between metric signals: 10 repaints of the curves a second look live
+# Seconds between weight snapshots for the live prediction. Each one repaints every view on the GUI thread, and on a
+# 2-core machine any GUI work stalls the trainer's threads: twice a second still shows the network learning, and
+# trains ~13% faster than four times (measured in the GUI, LeNet5, batch 128).
+SNAPSHOT_INTERVAL = 0.5
 
 
 @dataclass(frozen=True)
