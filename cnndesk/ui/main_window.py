@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self.predictor = Predictor(build_model("lenet5"))
         self._load_initial_model(checkpoint)
-        # Read MNIST in the background now (torchvision's import alone takes a second or two), so that the first
+        # Read MNIST in the background now (the first time ever, through torchvision: seconds), so that the first
         # Train starts at once. A plain thread: it only shares the GIL in short slices, so the window stays live.
         self._preload = threading.Thread(target=self._preload_data, name="cnndesk-preload", daemon=True)
         self._preload.start()
