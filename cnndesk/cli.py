@@ -254,11 +254,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _run_label(model: str, options: dict[str, Any]) -> str:
     """"mlp (tanh)", "lenet5 (relu, pooling=avg)": the activation, and the options away from the defaults."""
-    from cnndesk.engine.models import MODELS
+    from cnndesk.engine.experiments import option_labels
 
-    defaults = MODELS[model].defaults if model in MODELS else {}
-    parts = [str(options["activation"])] if "activation" in options else []
-    parts += [f"{k}={v}" for k, v in options.items() if k != "activation" and defaults.get(k, v) != v]
+    parts = option_labels(model, options)
     return f"{model} ({', '.join(parts)})" if parts else model
 
 

@@ -44,12 +44,16 @@ def row_of(result: FitResult, params: int) -> RunRow:
     )
 
 
+def option_labels(model: str, options: dict[str, Any]) -> list[str]:
+    """A model's options, compactly: the activation, then each option that differs from the model's default."""
+    defaults = model_spec(model).defaults
+    parts = [str(options["activation"])] if "activation" in options else []
+    return parts + [f"{k}={v}" for k, v in sorted(options.items()) if k != "activation" and defaults.get(k) != v]
+
+
 def run_options(config: TrainConfig) -> list[str]:
     """What sets a run apart, compactly: its activation, then options and settings that differ from the recipe."""
-    spec = model_spec(config.model)
-    options = model_config(config.model, **config.model_options)["options"]
-    parts = [str(options["activation"])] if "activation" in options else []
-    parts += [f"{k}={v}" for k, v in sorted(options.items()) if k != "activation" and spec.defaults.get(k) != v]
+    parts = option_labels(config.model, model_config(config.model, **config.model_options)["options"])
     recipe = TrainConfig.for_model(config.model)
     if config.lr != recipe.lr:
         parts.append(f"lr {config.lr:g}")
