@@ -291,12 +291,17 @@ class TrainingPanel(QWidget):
             fixed, _ = spec.fixed.get(key, (None, ""))
             self._set_option(key, spec.defaults.get(key, fixed))
         self._enable_options()
-        self.weightDecaySpin.setValue(config.weight_decay)
+        self._show_recipe(config)
+
+    def _show_recipe(self, config: TrainConfig) -> None:
+        """The form's training settings from ``config``: epochs, batch, learning rate, optimizer, schedule…"""
         self.epochsSpin.setValue(config.epochs)
         self.batchSpin.setValue(config.batch_size)
         self.lrSpin.setValue(config.lr)
-        self.optimizerCombo.setCurrentIndex(self.optimizerCombo.findData(config.optimizer))
-        self.scheduleCombo.setCurrentIndex(self.scheduleCombo.findData(config.schedule))
+        self.weightDecaySpin.setValue(config.weight_decay)
+        for combo, value in ((self.optimizerCombo, config.optimizer), (self.scheduleCombo, config.schedule)):
+            if combo.findData(value) >= 0:
+                combo.setCurrentIndex(combo.findData(value))
         self.augmentCheck.setChecked(config.augment)
 
     def config(self) -> TrainConfig:
@@ -325,16 +330,9 @@ class TrainingPanel(QWidget):
         for key, value in config.model_options.items():
             if key in self._optionWidgets:
                 self._set_option(key, str(value).lower() if isinstance(value, str) else value)
-        self.epochsSpin.setValue(config.epochs)
+        self._show_recipe(config)
         self.samplesSpin.setValue(config.train_samples or self.samplesSpin.maximum())
-        self.batchSpin.setValue(config.batch_size)
-        self.lrSpin.setValue(config.lr)
-        self.weightDecaySpin.setValue(config.weight_decay)
         self.seedSpin.setValue(config.seed)
-        for combo, value in ((self.optimizerCombo, config.optimizer), (self.scheduleCombo, config.schedule)):
-            if combo.findData(value) >= 0:
-                combo.setCurrentIndex(combo.findData(value))
-        self.augmentCheck.setChecked(config.augment)
 
     def prepare_resume(self, point: ResumePoint) -> None:
         """Before a resumed run starts: its settings in the form, its earlier epochs in the accuracy plot."""
