@@ -3,38 +3,60 @@
 Public API: models (``build_model``, ``MODELS``), data (``load_splits``), preprocessing (``preprocess``,
 ``load_image``), training (``fit``, ``TrainConfig``, ``TrainingControl``, ``TrainingCallback``), inspection
 (``Predictor``, ``inspect_input``) and checkpoints (``save_checkpoint``, ``load_model``).
+
+Importing the package is cheap: each name loads its module (and PyTorch) on first use, so that a window can show
+before PyTorch has loaded (``from cnndesk.engine import fit`` works as usual).
 """
 
-from .checkpoint import load_model, read_metadata, save_checkpoint
-from .data import Splits, TensorDataset, load_mnist, load_splits
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import CnndeskError
-from .inspect import (
-    Inspection,
-    LayerActivation,
-    Predictor,
-    inspect_input,
-    predict_probabilities,
-    snapshot_weights,
-)
-from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
+
+# Eager (NumPy only), and it must be: a lazily imported submodule named like a function would shadow it.
 from .preprocess import Preprocessed, load_image, preprocess
-from .summary import LayerSummary, ModelSummary, summarize
-from .train import (
-    BatchMetrics,
-    EpochMetrics,
-    Evaluation,
-    FitInfo,
-    FitResult,
-    ResumePoint,
-    TrainConfig,
-    TrainingCallback,
-    TrainingControl,
-    available_devices,
-    evaluate,
-    fit,
-    resolve_device,
-    resume_point,
-)
+
+_EXPORTS: dict[str, str] = {  # public name -> the module that defines it
+    "load_model": "checkpoint",
+    "read_metadata": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "Splits": "data",
+    "TensorDataset": "data",
+    "load_mnist": "data",
+    "load_splits": "data",
+    "Inspection": "inspect",
+    "LayerActivation": "inspect",
+    "Predictor": "inspect",
+    "inspect_input": "inspect",
+    "predict_probabilities": "inspect",
+    "snapshot_weights": "inspect",
+    "MODELS": "models",
+    "Network": "models",
+    "build_model": "models",
+    "count_parameters": "models",
+    "model_config": "models",
+    "model_names": "models",
+    "model_spec": "models",
+    "LayerSummary": "summary",
+    "ModelSummary": "summary",
+    "summarize": "summary",
+    "BatchMetrics": "train",
+    "EpochMetrics": "train",
+    "Evaluation": "train",
+    "FitInfo": "train",
+    "FitResult": "train",
+    "ResumePoint": "train",
+    "TrainConfig": "train",
+    "TrainingCallback": "train",
+    "TrainingControl": "train",
+    "available_devices": "train",
+    "evaluate": "train",
+    "fit": "train",
+    "resolve_device": "train",
+    "resume_point": "train",
+}
 
 __all__ = [
     "MODELS",
@@ -79,3 +101,47 @@ __all__ = [
     "snapshot_weights",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:
+    from .checkpoint import load_model, read_metadata, save_checkpoint
+    from .data import Splits, TensorDataset, load_mnist, load_splits
+    from .inspect import (
+        Inspection,
+        LayerActivation,
+        Predictor,
+        inspect_input,
+        predict_probabilities,
+        snapshot_weights,
+    )
+    from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
+    from .summary import LayerSummary, ModelSummary, summarize
+    from .train import (
+        BatchMetrics,
+        EpochMetrics,
+        Evaluation,
+        FitInfo,
+        FitResult,
+        ResumePoint,
+        TrainConfig,
+        TrainingCallback,
+        TrainingControl,
+        available_devices,
+        evaluate,
+        fit,
+        resolve_device,
+        resume_point,
+    )

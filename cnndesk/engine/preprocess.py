@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .errors import CnndeskError
+
+if TYPE_CHECKING:
+    import torch
 
 INPUT_SIZE = 28
 DIGIT_BOX = 20
@@ -35,6 +37,8 @@ class Preprocessed:
 
     def tensor(self) -> torch.Tensor:
         """The model input, shape (1, 1, 28, 28)."""
+        import torch
+
         return torch.from_numpy(self.centred).reshape(1, 1, INPUT_SIZE, INPUT_SIZE)
 
 
@@ -50,6 +54,10 @@ def ink_bbox(image: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, 
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    # PyTorch is imported here, not with the module: this module is part of cnndesk.engine's cheap import.
+    import torch
+    import torch.nn.functional as F
+
     tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
     if height < image.shape[0] or width < image.shape[1]:
         # Downscaling: area averaging keeps the grey anti-aliased edges MNIST has.
