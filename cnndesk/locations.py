@@ -1,6 +1,6 @@
-"""Where cnndesk's files live: the bundled resources (MNIST, pretrained weights, splash) and the per-user folders.
+"""Where cnndesk's files live: the bundled resources (MNIST, pretrained weights) and the per-user folders.
 
-Importable without PyTorch or Qt, so that the app can show its splash before loading either.
+Importable without PyTorch or Qt: the window uses it before PyTorch has loaded.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ __all__ = ["MainWindow"]
 
 
 def __getattr__(name: str):
-    # The main window pulls in PyTorch and pyqtgraph (~3 s): imported on first use, so that a splash shows first.
+    # The main window pulls in pyqtgraph (~0.3 s): imported on first use, not by every command.
     if name == "MainWindow":
         from .main_window import MainWindow
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
-from cnndesk.engine.inspect import Inspection, LayerActivation
-
 from .plotting import pg
+
+if TYPE_CHECKING:
+    from cnndesk.engine.inspect import Inspection, LayerActivation
 
 MAX_MAPS_PER_ROW = 8
 MAP_ROW_HEIGHT = 70  # px per row of feature maps

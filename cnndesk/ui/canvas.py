@@ -20,8 +20,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from cnndesk.engine.preprocess import load_image
-
 CANVAS_SIZE = 280  # ink image resolution; the widget scales it to fit
 DEFAULT_BRUSH = 22  # in canvas pixels: after scaling to MNIST's 20 px box, a stroke is ~2 px wide like MNIST's
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
@@ -109,7 +107,7 @@ class DrawingCanvas(QWidget):
 
     def load_file(self, path: str | Path) -> None:
         """Replace the drawing with an image file (either polarity); errors go to ``imageLoadFailed``."""
-        from cnndesk.engine.errors import CnndeskError
+        from cnndesk.engine import CnndeskError, load_image  # PyTorch: loaded by now, or while the window opens
 
         try:
             ink = load_image(path)

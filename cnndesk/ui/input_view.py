@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtWidgets import QWidget
 
-from cnndesk.engine.preprocess import Preprocessed
-
 from .plotting import pg
+
+if TYPE_CHECKING:
+    from cnndesk.engine.preprocess import Preprocessed
 
 STEPS = (
     ("cropped", "ink"),

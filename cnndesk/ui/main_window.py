@@ -1,4 +1,9 @@
-"""The main window: wires the canvas, the views, the training panel and the training runner."""
+"""The main window: wires the canvas, the views, the training panel and the training runner.
+
+It opens in two steps so that it shows before PyTorch has loaded (1–2 s): first the drawing canvas and the views,
+which need only Qt; then, once a background thread has imported PyTorch and the engine, the model, the training
+panel, the experiments and the runner. A digit drawn meanwhile is predicted as soon as the model is in.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -21,51 +25,89 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSlider,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from cnndesk.engine import (
-    MODELS,
-    CnndeskError,
-    Inspection,
-    Network,
-    Predictor,
-    Preprocessed,
-    TrainConfig,
-    build_model,
-    load_mnist,
-    load_model,
-    preprocess,
-    resume_point,
-    save_checkpoint,
-)
+from cnndesk import engine  # its names load PyTorch on first use, not here
+from cnndesk.errors import CnndeskError
 from cnndesk.locations import checkpoints_dir, is_pretrained, pretrained_path
-from cnndesk.runs import InterruptedRun, clear_marker, interrupted_runs
 
 from .activations import ActivationsView
 from .canvas import DrawingCanvas
-from .experiments import ExperimentsView
 from .input_view import InputView
 from .predictions import PredictionLabel, ProbabilityBars
 from .restore_bar import RestoreBar
 from .summary_view import SummaryView
-from .training_panel import TrainingPanel
-from .worker import LossChunk, TrainingOutcome, TrainingRunner
+
+if TYPE_CHECKING:
+    from cnndesk.engine import Inspection, Network, Predictor, Preprocessed, TrainConfig
+    from cnndesk.runs import InterruptedRun
+
+    from .experiments import ExperimentsView
+    from .training_panel import TrainingPanel
+    from .worker import LossChunk, TrainingOutcome, TrainingRunner
 
 # While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
 # event loop: the prediction trails the pen by one model pass and never by a fixed delay.
 PREDICT_INTERVAL_MS = 0
 PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 GIL_SWITCH_INTERVAL = 0.001  # seconds
+TRAINING_PANEL_ROWS = 18  # the panel's height in spin-box heights, rounded up (its form, buttons and progress)
 CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
+# What the second step needs, each importing PyTorch or the engine modules built on it.
+ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndesk.engine.preprocess",
+                  "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.runs", "cnndesk.ui.worker",
+                  "cnndesk.ui.training_panel", "cnndesk.ui.experiments")
+
+
+def import_engine() -> None:
+    """Import PyTorch and everything the model and training need (the slow part of start-up)."""
+    import importlib
+
+    for name in ENGINE_MODULES:
+        importlib.import_module(name)
+
+
+class EngineLoader(QObject):
+    """Imports the engine on a plain thread and reports on the GUI thread (queued signals)."""
+
+    loaded = Signal()
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = threading.Thread(target=self._run, name="cnndesk-import", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            import_engine()
+        except Exception as exc:  # a broken install: say what, and keep the window
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.loaded.emit()
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, checkpoint: str | Path | None = None) -> None:
+    """The window. ``MainWindow()`` is complete on return; with ``load_engine=False`` only the Qt half is built,
+    to show at once: ``start_loading()`` then imports PyTorch in the background and completes it
+    (``engineReady``)."""
+
+    engineReady = Signal()
+    # Built by finish_loading(), with the engine:
+    predictor: Predictor
+    trainingPanel: TrainingPanel
+    runner: TrainingRunner
+    experiments: ExperimentsView
+
+    def __init__(self, checkpoint: str | Path | None = None, *, load_engine: bool = True) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.resize(1400, 900)
@@ -76,6 +118,11 @@ class MainWindow(QMainWindow):
         self._model_path: Path | None = None
         self._model_meta: dict[str, Any] = {}
         self._user_path: Path | None = None  # where "Save" writes without asking
+        self._checkpoint = checkpoint
+        self.engine_ready = False  # the second step is done: model, training panel, runner
+        self._closing = False
+        self._loader: EngineLoader | None = None
+        self._preload: threading.Thread | None = None
 
         self.canvas = DrawingCanvas()
         self.predictionLabel = PredictionLabel()
@@ -83,9 +130,6 @@ class MainWindow(QMainWindow):
         self.inputView = InputView()
         self.activations = ActivationsView()
         self.summaryView = SummaryView()
-        self.trainingPanel = TrainingPanel()
-        self.runner = TrainingRunner(self)
-        self.experiments = ExperimentsView(self.runner, self.trainingPanel.config)
 
         self._build_layout()
         self._build_restore_bar()
@@ -94,29 +138,80 @@ class MainWindow(QMainWindow):
 
         self._predict_timer = QTimer(self, singleShot=True, interval=PREDICT_INTERVAL_MS)
         self._predict_timer.timeout.connect(self.update_prediction)
-
-        # The drawn digit is one image through a small network: on the GUI thread a second intra-op thread costs
-        # more in hand-off than it saves, and while training runs it would compete with the trainer's threads.
-        torch.set_num_threads(PREDICT_THREADS)
         # Each torch call gives up the GIL and must win it back from the training thread: with the default 5 ms
         # switch interval a view refresh (dozens of such calls) can wait tens of ms. 1 ms keeps drawing and the
         # event loop fluid while training, and measured no slower for the trainer.
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-        self.predictor = Predictor(build_model("lenet5"))
-        self._load_initial_model(checkpoint)
+        if load_engine:
+            import_engine()
+            self.finish_loading()
+        else:
+            self.predictionLabel.setText("Loading…")
+            self.statusBar().showMessage("Loading PyTorch…")
+
+    def start_loading(self) -> None:
+        """Import PyTorch in the background; the window completes itself when it is in."""
+        if self.engine_ready or self._loader is not None:
+            return
+        self._loader = EngineLoader(self)
+        self._loader.loaded.connect(self.finish_loading)
+        self._loader.failed.connect(self._on_engine_failed)
+        self._loader.start()
+
+    @Slot()
+    def finish_loading(self) -> None:
+        """The second step: the model, the training panel, the experiments and the runner."""
+        if self.engine_ready or self._closing:
+            return
+        import torch
+
+        from .experiments import ExperimentsView
+        from .training_panel import TrainingPanel
+        from .worker import TrainingRunner
+
+        self.trainingPanel = TrainingPanel()
+        self.runner = TrainingRunner(self)
+        self.experiments = ExperimentsView(self.runner, self.trainingPanel.config)
+        sizes = self.mainSplitter.sizes()
+        loading = self.bottomTabs.widget(0)
+        self.bottomTabs.removeTab(0)
+        loading.deleteLater()
+        self.bottomTabs.addTab(self.trainingPanel, "Training")
+        self.bottomTabs.addTab(self.experiments, "Experiments")
+        self.mainSplitter.setSizes(sizes)  # the canvas stays where it is, under the pen
+        self._connect_training()
+        self._fill_bundled_menu()
+        for action in self._engine_actions:
+            action.setEnabled(True)
+
+        # The drawn digit is one image through a small network: on the GUI thread a second intra-op thread costs
+        # more in hand-off than it saves, and while training runs it would compete with the trainer's threads.
+        torch.set_num_threads(PREDICT_THREADS)
+        if self.statusBar().currentMessage() == "Loading PyTorch…":
+            self.statusBar().clearMessage()
+        self.predictor = engine.Predictor(engine.build_model("lenet5"))
+        self.engine_ready = True
+        self._load_initial_model(self._checkpoint)  # predicts whatever was drawn meanwhile
         # Read MNIST in the background now (the first time ever, through torchvision: seconds), so that the first
         # Train starts at once. A plain thread: it only shares the GIL in short slices, so the window stays live.
         self._preload = threading.Thread(target=self._preload_data, name="cnndesk-preload", daemon=True)
         self._preload.start()
         self.offer_restore()
+        self.engineReady.emit()
+
+    @Slot(str)
+    def _on_engine_failed(self, message: str) -> None:
+        self.predictionLabel.setText("No model")
+        self._show_error(f"cnndesk could not load PyTorch, so it cannot predict or train: {message}")
 
     def wait_for_preload(self, timeout: float | None = None) -> None:
-        self._preload.join(timeout)
+        if self._preload is not None:
+            self._preload.join(timeout)
 
     @staticmethod
     def _preload_data() -> None:
         with contextlib.suppress(CnndeskError):  # reported when training asks for the data
-            load_mnist()
+            engine.load_mnist()
         # torch.optim imports torch._dynamo (~1 s) the first time an optimizer is made: done now, not on Train.
         import torch._dynamo  # noqa: F401
 
@@ -165,11 +260,13 @@ class MainWindow(QMainWindow):
         top.setStretchFactor(2, 4)
         top.setSizes([440, 320, 640])
 
-        main = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
+        main = self.mainSplitter = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
         main.addWidget(top)
         self.bottomTabs = QTabWidget(objectName="bottomTabs")
-        self.bottomTabs.addTab(self.trainingPanel, "Training")
-        self.bottomTabs.addTab(self.experiments, "Experiments")
+        loading = QLabel("Loading PyTorch…", alignment=Qt.AlignmentFlag.AlignCenter)
+        # At least as tall as the training panel that replaces it, so that the canvas need not move.
+        loading.setMinimumHeight(TRAINING_PANEL_ROWS * QSpinBox().sizeHint().height())
+        self.bottomTabs.addTab(loading, "Training")  # the panel and Experiments replace it (finish_loading)
         main.addWidget(self.bottomTabs)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
@@ -210,22 +307,23 @@ class MainWindow(QMainWindow):
         self.quitAction = self._action("&Quit", [K.Quit], self.close)
         self.undoAction = self._action("&Undo stroke", [K.Undo], self.canvas.undo)
         self.clearAction = self._action("&Clear canvas", ["Esc", "Delete"], self.canvas.clear)
-        self.trainAction = self._action("&Train", ["Ctrl+T"], self.trainingPanel.trainButton.click)
+        self.trainAction = self._action("&Train", ["Ctrl+T"], lambda: self.trainingPanel.trainButton.click())
         self.resumeRunAction = self._action("&Resume training…", ["Ctrl+Shift+T"], self.resume_dialog,
                                             "Continue a saved run from its checkpoint")
-        self.pauseAction = self._action("&Pause / resume", ["Ctrl+P"], self.trainingPanel.pauseButton.toggle)
-        self.stopAction = self._action("&Stop", ["Ctrl+."], self.runner.stop)
+        self.pauseAction = self._action("&Pause / resume", ["Ctrl+P"], lambda: self.trainingPanel.pauseButton.toggle())
+        self.stopAction = self._action("&Stop", ["Ctrl+."], lambda: self.runner.stop())
         self.aboutAction = QAction("&About cnndesk", self, triggered=self._about)
+        # These need the model or the runner: enabled once the engine has loaded.
+        self._engine_actions = [self.openModelAction, self.saveAction, self.saveAsAction, self.trainAction,
+                                self.resumeRunAction, self.pauseAction, self.stopAction]
+        for action in self._engine_actions:
+            action.setEnabled(False)
 
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.openModelAction)
         self.bundledMenu = file_menu.addMenu("Open &bundled model")
-        for name in MODELS:
-            path = pretrained_path(name)
-            if path.exists():
-                action = self.bundledMenu.addAction(f"{name} — {MODELS[name].description}")
-                action.triggered.connect(lambda _=False, p=path: self.open_model(p))
+        self.bundledMenu.setEnabled(False)
         for action in (self.openImageAction, self.saveAction, self.saveAsAction):
             file_menu.addAction(action)
         file_menu.addSeparator()
@@ -238,6 +336,14 @@ class MainWindow(QMainWindow):
             train_menu.addAction(action)
         menus.addMenu("&Help").addAction(self.aboutAction)
 
+    def _fill_bundled_menu(self) -> None:
+        for name, spec in engine.MODELS.items():
+            path = pretrained_path(name)
+            if path.exists():
+                action = self.bundledMenu.addAction(f"{name} — {spec.description}")
+                action.triggered.connect(lambda _=False, p=path: self.open_model(p))
+        self.bundledMenu.setEnabled(not self.bundledMenu.isEmpty())
+
     def _connect(self) -> None:
         self.canvas.changed.connect(self._schedule_prediction)
         self.canvas.committed.connect(self.update_prediction)
@@ -247,6 +353,7 @@ class MainWindow(QMainWindow):
         self.openImageButton.clicked.connect(self.open_image_dialog)
         self.brushSlider.valueChanged.connect(self.canvas.set_brush_width)
 
+    def _connect_training(self) -> None:
         panel = self.trainingPanel
         panel.startRequested.connect(self.start_training)
         panel.pauseToggled.connect(self._pause_training)
@@ -271,9 +378,9 @@ class MainWindow(QMainWindow):
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
         path = Path(checkpoint) if checkpoint else pretrained_path("lenet5")
         try:
-            self.set_model(*load_model(path), path=path)
+            self.set_model(*engine.load_model(path), path=path)
         except CnndeskError as exc:
-            self.set_model(build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
+            self.set_model(engine.build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
             self.statusBar().showMessage(f"{exc} Starting with an untrained LeNet5: train it below.")
 
     def set_model(self, model: Network, meta: dict[str, Any], path: Path | None) -> None:
@@ -309,7 +416,9 @@ class MainWindow(QMainWindow):
     def update_prediction(self) -> None:
         """Preprocess the drawing and run the model copy: label, bars, input steps, every layer."""
         self._predict_timer.stop()
-        self._input = None if self.canvas.is_empty() else preprocess(self.canvas.ink_array())
+        if not self.engine_ready:  # predicted once the model is in (finish_loading)
+            return
+        self._input = None if self.canvas.is_empty() else engine.preprocess(self.canvas.ink_array())
         self._refresh_views()
 
     def _refresh_views(self) -> None:
@@ -351,7 +460,7 @@ class MainWindow(QMainWindow):
             self._show_error("A run is in progress: stop it before resuming another.")
             return False
         try:
-            point = resume_point(path)
+            point = engine.resume_point(path)
         except CnndeskError as exc:
             self._show_error(str(exc))
             return False
@@ -393,7 +502,7 @@ class MainWindow(QMainWindow):
         self.trainingPanel.on_started(info)
         self._follow_training = True
         config = info.config
-        self.predictor.set_model(build_model(config.model, **config.model_options))
+        self.predictor.set_model(engine.build_model(config.model, **config.model_options))
         self._show_architecture()
         self.statusBar().showMessage(f"Training {config.model}; the prediction follows its weights live.")
 
@@ -434,6 +543,8 @@ class MainWindow(QMainWindow):
     # -- restoring a run cnndesk closed in the middle of -------------------------------------------------
     def offer_restore(self) -> None:
         """Offer the runs that a crash or kill interrupted (their marker outlived their process), one at a time."""
+        from cnndesk.runs import interrupted_runs
+
         self._interrupted = interrupted_runs()
         self._offer_next_restore()
 
@@ -444,7 +555,7 @@ class MainWindow(QMainWindow):
                 break
             # Nothing to restore: say so briefly and forget it.
             self._interrupted.pop(0)
-            clear_marker(run.marker)
+            _clear_marker(run.marker)
             self.statusBar().showMessage(f"cnndesk closed while training {run.marker.model}; {run.problem}.", 15000)
         else:
             self.restoreBar.hide()
@@ -463,7 +574,7 @@ class MainWindow(QMainWindow):
         if not self._interrupted:
             return None
         run = self._interrupted.pop(0)
-        clear_marker(run.marker)  # the checkpoint stays in place; a resumed run marks itself again
+        _clear_marker(run.marker)  # the checkpoint stays in place; a resumed run marks itself again
         self._offer_next_restore()
         return run
 
@@ -495,7 +606,7 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: str | Path) -> bool:
         try:
-            model, meta = load_model(path)
+            model, meta = engine.load_model(path)
         except CnndeskError as exc:
             self._show_error(str(exc))
             return False
@@ -516,7 +627,7 @@ class MainWindow(QMainWindow):
     def save_model_to(self, path: str | Path) -> Path | None:
         meta = self._model_meta
         try:
-            saved = save_checkpoint(self.predictor.model, path, meta.get("training"), meta.get("metrics"))
+            saved = engine.save_checkpoint(self.predictor.model, path, meta.get("training"), meta.get("metrics"))
         except CnndeskError as exc:
             self._show_error(str(exc))
             return None
@@ -544,14 +655,24 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop training and join its thread; safe to call more than once."""
-        self.experiments.stop_queue()  # first, so that no queued run starts after this one
-        self.runner.shutdown()
-        self._preload.join(timeout=10)
+        """Stop training and join its thread (and the loading threads); safe to call more than once."""
+        self._closing = True
+        if self._loader is not None:
+            self._loader.thread.join()  # an import cut short at exit can crash the interpreter
+        if self.engine_ready:
+            self.experiments.stop_queue()  # first, so that no queued run starts after this one
+            self.runner.shutdown()
+        self.wait_for_preload(timeout=10)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+
+def _clear_marker(marker) -> None:
+    from cnndesk.runs import clear_marker
+
+    clear_marker(marker)
 
 
 def _clock(timestamp: float | None) -> str:

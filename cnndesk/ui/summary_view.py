@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from cnndesk.engine import Network
-from cnndesk.engine.summary import ModelSummary, summarize
+from cnndesk import engine
+
+if TYPE_CHECKING:
+    from cnndesk.engine import ModelSummary, Network
 
 COLUMNS = ["Layer", "Type", "Output", "Parameters", "Mult-adds", "O = (W − K + 2P) / S + 1", "Receptive field"]
 
@@ -26,7 +30,7 @@ class SummaryView(QTableWidget):
         self.summary: ModelSummary | None = None
 
     def show_model(self, model: Network) -> None:
-        summary = summarize(model)
+        summary = engine.summarize(model)
         if self.summary is not None and self.summary == summary:
             return
         self.summary = summary

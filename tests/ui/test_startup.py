@@ -1,0 +1,92 @@
+"""Start-up in two steps: the window shows before PyTorch has loaded, then completes itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import cnndesk.ui.main_window as main_window
+from cnndesk.locations import pretrained_path
+from cnndesk.ui import MainWindow
+
+pytestmark = pytest.mark.skipif(not pretrained_path().exists(), reason="bundled LeNet5 weights missing")
+
+
+def test_the_window_and_its_views_import_without_pytorch():
+    """What the first window needs is Qt and NumPy only: PyTorch (1–2 s) loads once it shows."""
+    code = (
+        "import sys\n"
+        "import cnndesk.ui.main_window, cnndesk.engine\n"
+        "from cnndesk.engine import preprocess, Preprocessed, CnndeskError\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "from cnndesk.engine import build_model\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def shell(qtbot):
+    """The window as the app first shows it: the Qt half, PyTorch not yet asked for."""
+    win = MainWindow(load_engine=False)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def test_drawing_before_the_model_loads_is_predicted_once_it_has(shell, stroke, qtbot):
+    assert not shell.engine_ready
+    assert not shell.trainAction.isEnabled() and not shell.saveAction.isEnabled()
+    assert shell.bottomTabs.count() == 1 and "Loading" in shell.bottomTabs.widget(0).text()
+
+    stroke(shell.canvas, [(140, 40), (140, 240)])  # a "1", drawn while PyTorch loads
+    qtbot.wait(50)
+    assert shell.predictions_made == 0
+    assert shell.predictionLabel.text() == "Loading…"
+    canvas_at = shell.canvas.geometry(), shell.canvas.mapTo(shell, shell.canvas.rect().topLeft())
+
+    with qtbot.waitSignal(shell.engineReady, timeout=30000):
+        shell.start_loading()
+    assert shell.engine_ready
+    assert shell.predictionLabel.text().startswith("1")
+    qtbot.wait(50)  # the layout settles
+    assert (shell.canvas.geometry(), shell.canvas.mapTo(shell, shell.canvas.rect().topLeft())) == canvas_at, \
+        "the canvas moved when the window completed"
+    assert shell.trainAction.isEnabled() and shell.saveAction.isEnabled()
+    assert [shell.bottomTabs.tabText(i) for i in range(shell.bottomTabs.count())] == ["Training", "Experiments"]
+    assert not shell.bundledMenu.isEmpty()
+    assert shell.activations.graphics.isVisible()
+
+
+def test_a_broken_pytorch_install_is_reported_and_drawing_still_works(shell, stroke, qtbot, monkeypatch):
+    def broken() -> None:
+        raise ImportError("libtorch_cpu.so: cannot open shared object file")
+
+    monkeypatch.setattr(main_window, "import_engine", broken)
+    shell.start_loading()
+    qtbot.waitUntil(lambda: "could not load PyTorch" in shell.statusBar().currentMessage(), timeout=10000)
+    assert "libtorch_cpu.so" in shell.statusBar().currentMessage()
+    assert shell.predictionLabel.text() == "No model"
+    assert not shell.engine_ready and not shell.trainAction.isEnabled()
+    stroke(shell.canvas, [(140, 40), (140, 240)])
+    assert not shell.canvas.is_empty()
+
+
+def test_closing_while_loading_waits_for_the_import_and_builds_nothing(qtbot):
+    win = MainWindow(load_engine=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.start_loading()
+    win.close()  # joins the import thread
+    assert not win._loader.thread.is_alive()
+    qtbot.wait(50)  # the queued "loaded" is delivered now, to a closed window
+    assert not win.engine_ready
