@@ -158,7 +158,7 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     result = outcome["result"]
 
     # 2. Drawing while another run trains: feedback latency under load.
-    train(max(15360, train_samples // 4))
+    train(max(min(15360, train_samples), train_samples // 4))
     busy = draw_and_time() if window.runner.is_running() else []
     window.runner.stop()
     wait_for_end()

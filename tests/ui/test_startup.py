@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -90,3 +91,17 @@ def test_closing_while_loading_waits_for_the_import_and_builds_nothing(qtbot):
     assert not win._loader.thread.is_alive()
     qtbot.wait(50)  # the queued "loaded" is delivered now, to a closed window
     assert not win.engine_ready
+
+
+def test_gui_self_test_reports_start_up_and_the_other_gui_rows():
+    """`cnndesk gui --self-test` (the GUI half of `cnndesk bench`) runs the app as it starts and reports."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "cnndesk", "gui", "--self-test", "--train-samples", "4096"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0 < report["visible_s"] < report["ready_s"]
+    assert report["draw_idle_median_ms"] > 0 and report["draw_idle_p95_ms"] >= report["draw_idle_median_ms"]
+    assert report["gui_train_samples_per_s"] > 0 and report["train_samples"] == 4096
+    assert report["timer_gap_max_ms"] >= report["timer_gap_p99_ms"] > 0
+    assert report["peak_rss_mb"] > 100
