@@ -269,8 +269,23 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator | None = None) -> 
     shift = (rand[:, 2:] - 0.5) * (4.0 / 14.0)  # ±2 px in [-1, 1] grid units
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.grid_sample(x, affine_grid(theta, x.shape[2], x.shape[3]), mode="bilinear", padding_mode="zeros",
+                         align_corners=False)
+
+
+def affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``F.affine_grid(theta, (n, c, height, width), align_corners=False)`` as two broadcast multiply-adds.
+
+    F.affine_grid multiplies every pixel's (x, y, 1) by theta with a batched matmul whose inner dimension is 3,
+    which took longer than the sampling itself (0.4 ms of a 7.7 ms LeNet5 step at batch 128).
+    """
+    n = theta.shape[0]
+    xs = torch.linspace(-1 + 1 / width, 1 - 1 / width, width, device=theta.device).view(1, 1, width)
+    ys = torch.linspace(-1 + 1 / height, 1 - 1 / height, height, device=theta.device).view(1, height, 1)
+    t = theta.view(n, 6, 1, 1)
+    grid_x = t[:, 0] * xs + t[:, 1] * ys + t[:, 2]
+    grid_y = t[:, 3] * xs + t[:, 4] * ys + t[:, 5]
+    return torch.stack([grid_x, grid_y], dim=-1)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

@@ -26,7 +26,7 @@ from cnndesk.engine import (
     evaluate,
     fit,
 )
-from cnndesk.engine.train import augment_batch
+from cnndesk.engine.train import affine_grid, augment_batch
 
 
 def small_config(**overrides) -> TrainConfig:
@@ -475,6 +475,14 @@ def test_evaluate_batches_do_not_change_the_result(trained_lenet, mnist):
     pieces = evaluate(trained_lenet.model, test, batch_size=7)
     assert whole.confusion_matrix == pieces.confusion_matrix
     assert whole.accuracy == pieces.accuracy
+
+
+@pytest.mark.parametrize(("height", "width"), [(28, 28), (20, 33)])
+def test_affine_grid_matches_torch(height, width):
+    """The augmentation's sampling grid is exactly torch's F.affine_grid (align_corners=False), only faster."""
+    theta = torch.randn(16, 2, 3, generator=torch.Generator().manual_seed(1))
+    expected = torch.nn.functional.affine_grid(theta, [16, 1, height, width], align_corners=False)
+    torch.testing.assert_close(affine_grid(theta, height, width), expected)
 
 
 def test_augment_batch_keeps_shape_and_range_and_is_mild(mnist):
