@@ -169,12 +169,24 @@ class TrainingCallback:
 
 
 class TrainingControl:
-    """Thread-safe stop and pause flags, checked by the loop between batches."""
+    """Thread-safe stop and pause flags and a thread limit, checked by the loop between batches."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._thread_limit: int | None = None  # one reference, written and read whole: safe across threads
+
+    def limit_threads(self, threads: int | None) -> None:
+        """Train with at most ``threads`` intra-op threads from the next batch on (None: as many as at the start).
+
+        Leaves cores to the rest of the process for a while, e.g. a window being drawn on.
+        """
+        self._thread_limit = None if threads is None else max(1, int(threads))
+
+    @property
+    def thread_limit(self) -> int | None:
+        return self._thread_limit
 
     def stop(self) -> None:
         self._stop.set()
@@ -465,6 +477,8 @@ def fit(
     total_steps = config.epochs * batches
     stopped = reached = False
     evaluated_at_step = -1
+    # The loop's own intra-op thread count (torch keeps one per calling thread); limit_threads() lowers it.
+    all_threads = threads = torch.get_num_threads()
     last_eval: Evaluation | None = None
 
     for epoch in range(start_epoch, config.epochs + 1):
@@ -489,6 +503,10 @@ def fit(
             if control.stopped:
                 stopped = True
                 break
+            wanted = min(all_threads, control.thread_limit or all_threads)
+            if wanted != threads:
+                torch.set_num_threads(wanted)
+                threads = wanted
             t0 = time.perf_counter()
             idx = order[(batch - 1) * batch_size: batch * batch_size if batch < batches else n]
             x = train.images.index_select(0, idx).float().div_(255.0)
@@ -557,6 +575,8 @@ def fit(
         if stopped:
             break
 
+    if threads != all_threads:
+        torch.set_num_threads(all_threads)
     # Trained past the last whole epoch (stopped mid-epoch): the optimizer state no longer matches an epoch.
     partial_epoch = step != first_step and evaluated_at_step != step
     if step > 0 and evaluated_at_step != step and len(test):

@@ -48,6 +48,7 @@ class DrawingCanvas(QWidget):
     """Draw with mouse or pen; open or drop an image. Ink is white-on-black inside, shown dark-on-paper."""
 
     changed = Signal()  # the ink changed, also in the middle of a stroke
+    penDown = Signal(bool)  # a stroke started (True) or ended (False)
     committed = Signal()  # a finished change: stroke released, undo, clear, image loaded
     imageLoadFailed = Signal(str)
 
@@ -88,9 +89,14 @@ class DrawingCanvas(QWidget):
 
     def clear(self) -> None:
         self._strokes.clear()
-        self._current = None
+        self._drop_current_stroke()
         self._background = None
         self._rebuild()
+
+    def _drop_current_stroke(self) -> None:
+        if self._current is not None:
+            self._current = None
+            self.penDown.emit(False)
 
     def undo(self) -> None:
         """Remove the last stroke (then the loaded image, if that is all that is left)."""
@@ -131,7 +137,7 @@ class DrawingCanvas(QWidget):
         painter.drawImage((CANVAS_SIZE - fitted.width()) // 2, (CANVAS_SIZE - fitted.height()) // 2, fitted)
         painter.end()
         self._strokes.clear()
-        self._current = None
+        self._drop_current_stroke()
         self._background = background
         self._rebuild()
 
@@ -193,6 +199,7 @@ class DrawingCanvas(QWidget):
         self._ink = self._committed.copy()
         self._draw_stroke(self._ink, self._current)
         self.update()
+        self.penDown.emit(True)
         self.changed.emit()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -215,6 +222,7 @@ class DrawingCanvas(QWidget):
         self._draw_stroke(self._committed, stroke)
         self._ink = self._committed.copy()
         self.update()
+        self.penDown.emit(False)
         self.changed.emit()
         self.committed.emit()
 

@@ -354,6 +354,8 @@ class MainWindow(QMainWindow):
         self.brushSlider.valueChanged.connect(self.canvas.set_brush_width)
 
     def _connect_training(self) -> None:
+        # Drawing comes first: while the pen is down, training leaves a core to the GUI thread.
+        self.canvas.penDown.connect(self.runner.set_interactive)
         panel = self.trainingPanel
         panel.startRequested.connect(self.start_training)
         panel.pauseToggled.connect(self._pause_training)

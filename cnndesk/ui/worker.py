@@ -35,6 +35,12 @@ from cnndesk.runs import RunMarker, clear_marker, mark_run
 # Torch's own choice of intra-op threads (the physical cores), read before the GUI thread lowers its own count:
 # the trainer keeps the machine's cores. CNNDESK_TRAIN_THREADS overrides it, for measuring.
 TRAIN_THREADS = torch.get_num_threads()
+
+
+def _train_threads() -> int:
+    return int(os.environ.get("CNNDESK_TRAIN_THREADS") or TRAIN_THREADS)
+
+
 METRICS_INTERVAL = 0.1  # seconds between metric signals: 10 repaints of the curves a second look live
 # Seconds between weight snapshots for the live prediction. Each one repaints every view on the GUI thread, and on a
 # 2-core machine any GUI work stalls the trainer's threads: twice a second still shows the network learning, and
@@ -126,7 +132,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         # Thread counts are per thread in torch: set this one's, whatever the GUI thread chose for its own.
-        torch.set_num_threads(int(os.environ.get("CNNDESK_TRAIN_THREADS") or TRAIN_THREADS))
+        torch.set_num_threads(_train_threads())
         try:
             result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control,
                          autosave_path=self.autosave_path, resume_from=self.resume_from)
@@ -161,6 +167,7 @@ class TrainingRunner(QObject):
         self._worker: TrainingWorker | None = None
         self._control: TrainingControl | None = None
         self._marker: RunMarker | None = None
+        self._interactive = False
 
     def is_running(self) -> bool:
         return self._thread is not None
@@ -182,6 +189,7 @@ class TrainingRunner(QObject):
             except OSError:
                 self._marker = None  # crash restore is a safety net: a read-only data folder must not stop training
         self._control = TrainingControl()
+        self.set_interactive(self._interactive)  # a run started mid-stroke
         thread = QThread()
         thread.setObjectName("cnndesk-training")
         worker = TrainingWorker(config, self._control, autosave_path, resume_from)
@@ -199,6 +207,16 @@ class TrainingRunner(QObject):
         self._thread, self._worker = thread, worker
         thread.start()
         self.runningChanged.emit(True)
+
+    def set_interactive(self, active: bool) -> None:
+        """While ``active`` (a pen on the canvas), training leaves one core to the GUI thread.
+
+        With every core training, a view refresh waits for the CPU behind the trainer's threads: on 2 cores the
+        drawing feedback's p95 while training was ~31 ms with both threads, ~20 ms with one.
+        """
+        self._interactive = active
+        if self._control is not None:
+            self._control.limit_threads(_train_threads() - 1 if active else None)
 
     def pause(self) -> None:
         if self._control is not None:

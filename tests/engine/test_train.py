@@ -517,3 +517,27 @@ def test_training_on_the_cpu_reuses_freed_memory_instead_of_faulting_in_fresh_pa
     faults_per_tensor = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
     # Fresh pages for each new 4.8 MB tensor would be ~1,200 page faults; reused memory needs none.
     assert faults_per_tensor < 100
+
+
+def test_a_thread_limit_applies_from_the_next_batch_and_is_lifted_at_the_end(mnist):
+    """limit_threads() (the GUI's "a pen is on the canvas") changes the loop's own thread count between batches."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    control = TrainingControl()
+    used: list[int] = []
+
+    class Threads(TrainingCallback):
+        def on_batches(self, batches) -> None:
+            used.append(torch.get_num_threads())  # called on the loop's thread, right after the batch
+            if len(used) == 2:
+                control.limit_threads(1)
+            if len(used) == 4:
+                control.limit_threads(None)
+
+    try:
+        fit(small_config(train_samples=6 * 64, test_samples=0), callbacks=[Threads()], control=control,
+            report_interval=0)
+        assert used == [2, 2, 1, 1, 2, 2]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -123,3 +123,23 @@ def test_activation_and_weight_decay_reach_the_training_config(window):
     config = panel.config()
     assert config.model == "lenet5-classic"
     assert config.model_options["activation"] == "tanh" and config.weight_decay == 0.0005
+
+
+def test_drawing_while_training_leaves_a_core_to_the_window(window, qtbot):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    from cnndesk.ui.worker import TRAIN_THREADS
+
+    start(window, qtbot, images=60000, epochs=1)
+    control = window.runner._control
+    middle = QPoint(window.canvas.width() // 2, window.canvas.height() // 2)
+    QTest.mousePress(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, middle)
+    assert control.thread_limit == max(1, TRAIN_THREADS - 1)
+    QTest.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, middle)
+    assert control.thread_limit is None
+    QTest.mousePress(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, middle)
+    window.canvas.clear()  # Esc in the middle of a stroke ends it too
+    assert control.thread_limit is None
+    window.runner.stop()
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=20000)
