@@ -37,16 +37,29 @@ def no_dangling_threads(monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot):
+def make_window(qtbot):
+    """``make_window(**kwargs)``: a shown MainWindow(**kwargs), closed after the test."""
     from cnndesk.ui import MainWindow
 
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
+    opened = []
+
+    def make(**kwargs):
+        win = MainWindow(**kwargs)
+        opened.append(win)
+        qtbot.addWidget(win)
+        win.resize(1200, 800)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    yield make
+    for win in opened:
+        win.close()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
 
 
 def canvas_point(canvas, x: float, y: float) -> QPoint:

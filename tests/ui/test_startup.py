@@ -33,15 +33,9 @@ def test_the_window_and_its_views_import_without_pytorch():
 
 
 @pytest.fixture
-def shell(qtbot):
+def shell(make_window):
     """The window as the app first shows it: the Qt half, PyTorch not yet asked for."""
-    win = MainWindow(load_engine=False)
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
+    return make_window(load_engine=False)
 
 
 def test_drawing_before_the_model_loads_is_predicted_once_it_has(shell, stroke, qtbot):
