@@ -29,6 +29,10 @@ from .models import Network, build_model, count_parameters, model_config, model_
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 EVAL_BATCH = 1000
+# With a target accuracy, an epoch that starts within this much of it is also tested at each quarter, so that the
+# run stops at most a quarter of an epoch after reaching the target, not up to a whole epoch later.
+NEAR_TARGET = 0.01
+CHECKS_PER_EPOCH = 4
 # glibc malloc thresholds (see reuse_freed_memory): mallopt's parameter numbers, and the values set.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 32 << 20  # glibc's largest on 64-bit: blocks below it come from the reusable heap
@@ -147,6 +151,7 @@ class FitResult:
     samples_per_second: float  # training samples per second of training steps
     # Optimizer and schedule state at the end, for a resumable checkpoint; None after a partial epoch.
     resume_state: dict[str, Any] | None = None
+    epochs_trained: float = 0.0  # the run's, fractions included: 1.75 = three quarters into epoch 2
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -477,6 +482,8 @@ def fit(
     total_steps = config.epochs * batches
     stopped = reached = False
     evaluated_at_step = -1
+    at_epoch_end = True  # the optimizer state matches the end of an epoch (resumable)
+    target = config.target_accuracy if len(test) else None
     # The loop's own intra-op thread count (torch keeps one per calling thread); limit_threads() lowers it.
     all_threads = threads = torch.get_num_threads()
     last_eval: Evaluation | None = None
@@ -494,6 +501,8 @@ def fit(
         pending_losses: list[torch.Tensor] = []
         pending_meta: list[tuple[int, int, int, float, float]] = []  # batch, step, samples, train time, elapsed
         last_report = time.perf_counter()
+        near_target = target is not None and last_eval is not None and last_eval.accuracy >= target - NEAR_TARGET
+        checks = {batches * k // CHECKS_PER_EPOCH for k in range(1, CHECKS_PER_EPOCH)} if near_target else set()
 
         for batch in range(1, batches + 1):
             if control.paused:
@@ -527,11 +536,13 @@ def fit(
             epoch_samples += y.shape[0]
             samples_seen += y.shape[0]
             step += 1
+            at_epoch_end = False
             now = time.perf_counter()
             train_time += now - t0
             pending_losses.append(detached)
             pending_meta.append((batch, step, samples_seen, train_time, now - run_start - paused_total))
-            if now - last_report >= report_interval or batch == batches:
+            check = batch in checks
+            if now - last_report >= report_interval or batch == batches or check:
                 values = torch.stack(pending_losses).tolist()  # one host sync per report
                 reports = [
                     BatchMetrics(epoch, b, batches, s, v, seen, seen / max(busy, 1e-9), elapsed,
@@ -543,10 +554,16 @@ def fit(
                 for cb in callbacks:
                     cb.on_batches(reports)
                 last_report = time.perf_counter()
+            if check:
+                last_eval = evaluate(model, test)
+                evaluated_at_step = step
+                if last_eval.accuracy >= target:
+                    reached = True
+                    break
 
         if epoch_samples == 0:
             break
-        if stopped and epoch_samples < n:
+        if (stopped or reached) and epoch_samples < n:
             break  # a partial epoch gets no epoch entry; the final evaluation below still runs
         last_eval = evaluate(model, test) if len(test) else None
         evaluated_at_step = step
@@ -560,6 +577,7 @@ def fit(
             samples_per_second=epoch_samples / max(seconds, 1e-9),
         )
         history.append(metrics)
+        at_epoch_end = True
         if autosave_path is not None:
             save_checkpoint(
                 model, autosave_path, config.to_dict(),
@@ -569,7 +587,7 @@ def fit(
             )
         for cb in callbacks:
             cb.on_epoch_end(metrics)
-        if config.target_accuracy is not None and last_eval and last_eval.accuracy >= config.target_accuracy:
+        if target is not None and last_eval and last_eval.accuracy >= target:
             reached = True
             break
         if stopped:
@@ -578,7 +596,7 @@ def fit(
     if threads != all_threads:
         torch.set_num_threads(all_threads)
     # Trained past the last whole epoch (stopped mid-epoch): the optimizer state no longer matches an epoch.
-    partial_epoch = step != first_step and evaluated_at_step != step
+    partial_epoch = not at_epoch_end
     if step > 0 and evaluated_at_step != step and len(test):
         last_eval = evaluate(model, test)
     model.eval()
@@ -593,6 +611,7 @@ def fit(
         train_seconds=time.perf_counter() - run_start - paused_total,
         samples_per_second=samples_seen / max(train_time, 1e-9),
         resume_state=None if partial_epoch else _resume_state(optimizer, scheduler, len(history)),
+        epochs_trained=step / batches,
     )
     for cb in callbacks:
         cb.on_fit_end(result)

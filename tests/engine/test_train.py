@@ -316,6 +316,31 @@ def test_target_accuracy_stops_after_the_epoch_that_reaches_it(mnist):
     assert result.test_accuracy == accuracies[-1]
 
 
+def test_near_the_target_an_epoch_is_tested_at_each_quarter_and_stops_there(mnist, monkeypatch):
+    import cnndesk.engine.train as train_module
+
+    def config(target: float | None) -> TrainConfig:
+        return TrainConfig.for_model("lenet5", epochs=3, batch_size=64, train_samples=2000, test_samples=500,
+                                     device="cpu", target_accuracy=target)
+
+    first_epoch = fit(config(None), splits=mnist).history[0].test_accuracy
+    evaluations = []
+    evaluate = train_module.evaluate
+    monkeypatch.setattr(train_module, "evaluate", lambda *a, **k: evaluations.append(1) or evaluate(*a, **k))
+
+    far = fit(config(0.999), splits=mnist)  # never within a point of it: tested once an epoch only
+    assert not far.reached_target and len(evaluations) == 3 and far.epochs_trained == 3
+
+    evaluations.clear()
+    target = first_epoch + 0.002  # one test image more than epoch 1 got right
+    near = fit(config(target), splits=mnist)
+    assert near.reached_target and near.test_accuracy >= target
+    assert near.epochs_completed == 1 and 1 < near.epochs_trained < 2  # stopped inside epoch 2
+    assert near.epochs_trained * 4 == int(near.epochs_trained * 4)  # at one of its quarters
+    assert near.resume_state is None  # mid-epoch: nothing to resume from
+    assert len(evaluations) == 1 + round((near.epochs_trained - 1) * 4)
+
+
 # ---------------------------------------------------------------- determinism and config
 
 
