@@ -1,8 +1,7 @@
 import multiprocessing
-import sys
 
-from cnndesk.cli import main
+from cnndesk.cli import run
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    sys.exit(main())
+    run()

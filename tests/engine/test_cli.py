@@ -375,3 +375,36 @@ def test_no_command_opens_the_gui_whatever_the_host_process_argv(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["host-program", "--some-flag-of-the-host"])
     assert main([]) == 0
     assert len(opened) == 1 and opened[0].checkpoint is None
+
+
+def test_a_target_reached_inside_an_epoch_stops_there_and_saves_that_model(capsys, tmp_path, mnist, monkeypatch):
+    import cnndesk.engine.train as train_module
+
+    # Test quarters from epoch 2 on whatever epoch 1 reached (LeNet5 gets ~73% after one epoch of 2,000 images).
+    monkeypatch.setattr(train_module, "NEAR_TARGET", 1.0)
+    out = tmp_path / "target.safetensors"
+    code, stdout, err = run(capsys, "train", "--model", "lenet5", "--epochs", "3", "--train-samples", "2000",
+                            "--batch-size", "64", "--target-accuracy", "0.8",
+                            "--device", "cpu", "--out", str(out), "--json")
+    assert code == 0, err
+    report = last_json(stdout)
+    assert report["epochs"] == 1 and 1 < report["epochs_trained"] < 2
+    assert f"after {report['epochs_trained']:.2f} epochs" in err and "Stopped mid-epoch" not in err
+    _, meta = load_model(out)  # the model that reached the target, not epoch 1's
+    assert meta["metrics"]["test_accuracy"] == report["test_accuracy"] >= 0.8
+
+
+def test_the_command_exits_with_mains_status_and_its_output_complete(tmp_path, data_dir):
+    """`python -m cnndesk` ends the process as soon as the command is done: output flushed, status kept."""
+    env = {**os.environ, "CNNDESK_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "quick.safetensors"
+    done = subprocess.run([sys.executable, "-m", "cnndesk", "train", "--model", "mlp", "--epochs", "1",
+                           "--train-samples", "256", "--out", str(out), "--json"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["checkpoint"] == str(out)
+    assert "Saved" in done.stderr and load_model(out)[0].name == "mlp"
+    failed = subprocess.run([sys.executable, "-m", "cnndesk", "train", "--model", "nosuch"],
+                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("cnndesk: error: Unknown model 'nosuch'")
