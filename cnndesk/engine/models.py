@@ -358,9 +358,9 @@ MODELS: dict[str, ModelSpec] = {
     for spec in [
         ModelSpec("lenet5", "LeNet5 as in the PyTorch tutorials: 2 conv + 3 fc, ReLU, max-pool",
                   _lenet5, _options(),
-                  # The fastest way to 99%: 2 epochs give 99.03–99.17% on MNIST test over seeds 0–5, augmentation
-                  # included (peak lr 0.004: 98.93–99.19%, 0.008: 99.01–99.27%; batch 256 is ~10% faster per
-                  # sample but lands at 98.9–99.0% in 2 epochs).
+                  # The fastest way to 99%: 2 epochs give 99.03–99.19% on MNIST test over seeds 0–5, augmentation
+                  # included (peak lr 0.004 and 0.008 did no better; batch 256 is ~10% faster per sample but
+                  # lands at 98.9–99.0% in 2 epochs).
                   recipe={**_ADAM, "epochs": 2, "batch_size": 128, "lr": 0.006}),
         ModelSpec("lenet5-classic", "LeNet-5 of 1998: sigmoid, average pooling, 3 convs",
                   _lenet5_classic, _options("sigmoid", pooling="avg"),
