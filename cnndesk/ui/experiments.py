@@ -59,6 +59,10 @@ PRESET_TITLES = {
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 SORT_ROLE = Qt.ItemDataRole.UserRole
+# More legend entries would cover the curves: beyond this, the table's colour swatches name the runs, and selecting
+# rows picks out their curves.
+LEGEND_MAX_RUNS = 4
+FADED_ALPHA = 50  # the curves of runs not selected, while some are
 
 
 def queue_text(config: TrainConfig) -> str:
@@ -267,10 +271,10 @@ class ExperimentsView(QWidget):
         self.exportButton = QPushButton("Export CSV…", objectName="exportButton")
         self.exportButton.setToolTip("Save the table as a CSV file (Ctrl+E)")
         self.exportButton.clicked.connect(self.export_csv)
-        self.exportAction = QAction("Export CSV…", self, shortcut=QKeySequence("Ctrl+E"))
-        self.exportAction.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # The window puts this in its File menu: Ctrl+E works from any tab.
+        self.exportAction = QAction("&Export experiments as CSV…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.exportAction.setStatusTip("Save the Experiments table as a CSV file")
         self.exportAction.triggered.connect(self.export_csv)
-        self.addAction(self.exportAction)
         self.clearResultsButton = QPushButton("Clear results", objectName="clearResultsButton")
         self.clearResultsButton.clicked.connect(self.clear_results)
         table_buttons = QHBoxLayout()
@@ -291,8 +295,8 @@ class ExperimentsView(QWidget):
         self.accuracyPlot.setLabel("bottom", "epoch")
         # One legend names the runs of both plots (the table shows their colours too). Bottom right: accuracy
         # curves rise to the top, so that corner is usually free; a translucent ground keeps both readable.
-        self.accuracyPlot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210), verSpacing=-6,
-                                   labelTextSize="8pt")
+        self.legend = self.accuracyPlot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210),
+                                                  verSpacing=-6, labelTextSize="8pt")
         self.lossPlot = pg.PlotWidget(title="Training loss (smoothed)")
         self.lossPlot.setObjectName("experimentLossPlot")
         self.lossPlot.setLabel("bottom", "epoch")
@@ -300,6 +304,8 @@ class ExperimentsView(QWidget):
         self.lossPlot.setDownsampling(auto=True, mode="peak")
         for plot in (self.accuracyPlot, self.lossPlot):
             plot.setMinimumSize(200, 120)
+            plot.setToolTip("Colours as in the table; select rows there to pick out their runs' curves")
+        self.table.selectionModel().selectionChanged.connect(self._emphasize_selected)
 
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(self.accuracyPlot)
@@ -420,6 +426,7 @@ class ExperimentsView(QWidget):
         step = max(1, epochs // 10)
         self.accuracyPlot.getAxis("bottom").setTickSpacing(major=step, minor=step)
         self.lossPlot.setXRange(0, epochs, padding=0.01)
+        self._runs_changed()
         return run
 
     def _drop_curves(self, run: ExperimentRun) -> None:
@@ -427,6 +434,35 @@ class ExperimentsView(QWidget):
         self.lossPlot.removeItem(run.loss.item)
         if run in self._runs:
             self._runs.remove(run)
+        self._runs_changed()
+
+    def _runs_changed(self) -> None:
+        self.legend.setVisible(len(self._runs) <= LEGEND_MAX_RUNS)
+        self._emphasize_selected()
+
+    def selected_runs(self) -> list[ExperimentRun]:
+        """The runs whose rows are selected in the table."""
+        proxy = self.sortedResults
+        rows = self.table.selectionModel().selectedRows()
+        return [self.results.runs[proxy.mapToSource(index).row()] for index in rows]
+
+    @Slot()
+    def _emphasize_selected(self) -> None:
+        """The selected rows' runs stand out in both plots, drawn thicker and on top; the others fade."""
+        chosen = {run.number for run in self.selected_runs()}
+        for run in self._runs:
+            color = QColor(run.color)
+            width = 2.0
+            if chosen and run.number in chosen:
+                width = 3.5
+            elif chosen:
+                color.setAlpha(FADED_ALPHA)
+                width = 1.5
+            pen = pg.mkPen(color, width=width)
+            for curve in (run.accuracy.item, run.loss.item):
+                curve.setPen(pen)
+                curve.setZValue(1 if run.number in chosen else 0)
+            run.accuracy.item.setSymbolBrush(color)
 
     def _end_queue(self, message: str | None = None) -> None:
         left = len(self._pending)

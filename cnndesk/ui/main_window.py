@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         self.bottomTabs.addTab(self.trainingPanel, "Training")
         self.bottomTabs.addTab(self.experiments, "Experiments")
         self.mainSplitter.setSizes(sizes)  # the canvas stays where it is, under the pen
+        self.fileMenu.insertAction(self._quitSeparator, self.experiments.exportAction)
         self._connect_training()
         self._fill_bundled_menu()
         for action in self._engine_actions:
@@ -326,8 +327,9 @@ class MainWindow(QMainWindow):
         self.bundledMenu.setEnabled(False)
         for action in (self.openImageAction, self.saveAction, self.saveAsAction):
             file_menu.addAction(action)
-        file_menu.addSeparator()
+        self._quitSeparator = file_menu.addSeparator()  # the Experiments' export goes above it once loaded
         file_menu.addAction(self.quitAction)
+        self.fileMenu = file_menu
         edit_menu = menus.addMenu("&Edit")
         edit_menu.addAction(self.undoAction)
         edit_menu.addAction(self.clearAction)

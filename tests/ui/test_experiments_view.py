@@ -9,6 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
 from cnndesk.engine import TrainConfig
+from cnndesk.ui.experiments import LEGEND_MAX_RUNS
 
 
 def tiny(model: str, activation: str | None = None, images: int = 256, epochs: int = 1) -> TrainConfig:
@@ -72,11 +73,13 @@ def test_a_queue_trains_its_runs_in_turn_and_compares_them(window, qtbot, tmp_pa
     assert {"test_accuracy", "train_accuracy", "train_seconds", "params", "options"} <= set(exported[0])
     assert float(exported[0]["test_accuracy"]) == best_first[0].test_accuracy
 
-    # Ctrl+E in the tab (or the button) asks where, then writes there.
+    # Ctrl+E (File menu) asks where, then writes there; it works from the Training tab too.
     target = tmp_path / "chosen.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
-    view.table.setFocus()
-    QTest.keyClick(view.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert view.exportAction in window.fileMenu.actions()
+    window.bottomTabs.setCurrentWidget(panel)
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert target.exists() and len(target.read_text().splitlines()) == 3
 
     blocker = tmp_path / "a-file"
@@ -179,3 +182,36 @@ def test_closing_the_window_between_two_runs_starts_no_next_run(qtbot):
     qtbot.wait(200)
     assert not win.runner.is_running() and not win.experiments.is_active()
     assert [c.model_options["activation"] for c in win.experiments.pending()] == ["tanh"]
+
+
+def test_many_runs_drop_the_legend_and_selected_rows_pick_out_their_curves(window, qtbot):
+    view = window.experiments
+    view.add_configs([tiny(model, images=128) for model in ("mlp", "net2", "mlp", "net2", "mlp")])
+    legend_shown = {}  # runs in the plots -> legend visible, as each run starts
+    window.runner.started.connect(lambda *_: legend_shown.setdefault(len(view.runs()), view.legend.isVisible()))
+    click(qtbot, view.runQueueButton)
+    qtbot.waitUntil(lambda: not view.is_active(), timeout=120000)
+    runs = view.runs()
+    assert len(runs) == 5
+    # Each run named in the plot while the names fit; beyond that they would cover the curves: the table names them.
+    assert legend_shown == {n: n <= LEGEND_MAX_RUNS for n in range(1, 6)}
+    assert not view.legend.isVisible()
+
+    def pens(run):
+        return [curve.opts["pen"] for curve in (run.accuracy.item, run.loss.item)]
+
+    assert all(p.widthF() == pens(runs[0])[0].widthF() and p.color().alpha() == 255 for r in runs for p in pens(r))
+    view.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)
+    view.table.selectRow(0)  # the best test accuracy
+    best = max(runs, key=lambda r: r.row.test_accuracy)
+    assert view.selected_runs() == [best]
+    for run in runs:
+        for pen in pens(run):
+            if run is best:
+                assert pen.color().alpha() == 255 and pen.widthF() > 2
+            else:
+                assert pen.color().alpha() < 255 and pen.widthF() < 2
+    assert best.accuracy.item.zValue() > runs[0 if best is not runs[0] else 1].accuracy.item.zValue()
+
+    view.table.clearSelection()
+    assert all(p.color().alpha() == 255 and p.widthF() == 2 for r in runs for p in pens(r))
