@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -57,6 +57,7 @@ PREDICT_INTERVAL_MS = 0
 PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 TRAINING_PANEL_ROWS = 18  # the panel's height in spin-box heights, rounded up (its form, buttons and progress)
+RESTORE_BAR_WIDTH = 600  # px, the floating offer to restore an interrupted run (less in a narrower window)
 CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
 # What the second step needs, each importing PyTorch or the engine modules built on it.
@@ -277,17 +278,23 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.modelStatus)
 
     def _build_restore_bar(self) -> None:
-        """The restore offer sits above whatever the central widget is."""
-        self.restoreBar = RestoreBar()
+        """The restore offer floats over the window's bottom right corner, outside the layout: it appears once the
+        engine has loaded, and in the layout it would move the canvas someone may be drawing on."""
+        self.restoreBar = RestoreBar(self)
         self._interrupted: list[InterruptedRun] = []
-        content = self.takeCentralWidget()
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.restoreBar)
-        layout.addWidget(content, 1)
-        self.setCentralWidget(central)
+
+    def _place_restore_bar(self) -> None:
+        bar, margin = self.restoreBar, 12
+        width = min(self.width() - 2 * margin, max(RESTORE_BAR_WIDTH, bar.minimumSizeHint().width()))
+        height = max(bar.heightForWidth(width), bar.minimumSizeHint().height())
+        bottom = self.statusBar().geometry().top() if self.statusBar().isVisible() else self.height()
+        bar.setGeometry(self.width() - width - margin, bottom - height - margin, width, height)
+        bar.raise_()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.restoreBar.isVisible():
+            self._place_restore_bar()
 
     def _action(self, text: str, shortcuts: list, slot, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -573,6 +580,7 @@ class MainWindow(QMainWindow):
             text = (f"cnndesk closed while training {run.marker.model} (epoch {point.epochs_completed} of "
                     f"{point.config.epochs} saved {saved}). Restore it?")
         self.restoreBar.offer(text, can_resume=not point.finished)
+        self._place_restore_bar()
 
     def _take_offered(self) -> InterruptedRun | None:
         if not self._interrupted:

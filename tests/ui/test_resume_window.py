@@ -194,3 +194,28 @@ def test_a_crash_before_the_first_epoch_is_mentioned_and_forgotten(qtbot, tmp_pa
         assert "before the first epoch ended" in win.statusBar().currentMessage()
     finally:
         win.close()
+
+
+def test_the_restore_offer_appears_without_moving_the_canvas(make_window, stroke, qtbot, checkpoint, markers,
+                                                              dead_pid):
+    write_marker(markers, checkpoint, dead_pid)
+    win = make_window(load_engine=False)  # as the app starts: the offer comes once PyTorch has loaded
+    assert not win.restoreBar.isVisible()
+    stroke(win.canvas, [(140, 40), (140, 240)])  # someone is drawing meanwhile
+    canvas_at = win.canvas.mapTo(win, win.canvas.rect().topLeft()), win.canvas.size()
+    with qtbot.waitSignal(win.engineReady, timeout=30000):
+        win.start_loading()
+    qtbot.wait(50)  # the layout settles
+    assert win.restoreBar.isVisible()
+    assert (win.canvas.mapTo(win, win.canvas.rect().topLeft()), win.canvas.size()) == canvas_at
+    # It floats in the window's bottom right corner, over neither the canvas nor the status bar, whole.
+    bar = win.restoreBar.geometry()
+    assert win.rect().contains(bar) and bar.width() >= win.restoreBar.minimumSizeHint().width()
+    assert bar.bottom() < win.statusBar().geometry().top()
+    assert not bar.intersects(win.canvas.geometry().translated(win.canvas.mapTo(win, win.canvas.rect().topLeft())
+                                                               - win.canvas.geometry().topLeft()))
+    gaps = win.width() - bar.right(), win.statusBar().geometry().top() - bar.bottom()
+    win.resize(900, 700)  # it follows the corner
+    qtbot.wait(50)
+    moved = win.restoreBar.geometry()
+    assert (win.width() - moved.right(), win.statusBar().geometry().top() - moved.bottom()) == gaps
