@@ -79,8 +79,8 @@ class MaxPool2d(nn.MaxPool2d):
     channels; everything else goes to PyTorch's own."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or x.dim() not in (3, 4) or not _plain_2x2(self):
-            return super().forward(x)
+        if x.device.type != "cpu" or x.dim() not in (3, 4) or min(x.shape[-2:]) < 2 or not _plain_2x2(self):
+            return super().forward(x)  # (maps smaller than a window: PyTorch's error)
         if not (torch.is_grad_enabled() and x.requires_grad):
             return pairwise_max_pool(x)
         if (x.dim() == 4 and x.shape[1] < PAIRWISE_TRAINING_CHANNELS and x.shape[2] % 2 == 0

@@ -58,6 +58,8 @@ def test_other_windows_keep_pytorchs_pooling():
                    {"kernel_size": 2, "ceil_mode": True}):
         with torch.inference_mode():
             assert torch.equal(MaxPool2d(**kwargs)(x), nn.MaxPool2d(**kwargs)(x)), kwargs
+    with pytest.raises(RuntimeError):  # a map smaller than the window is PyTorch's error, not an empty result
+        MaxPool2d(2)(torch.randn(1, 6, 1, 8))
     values, indices = MaxPool2d(2, return_indices=True)(x)
     assert indices.dtype == torch.int64 and torch.equal(values, F.max_pool2d(x, 2))
 
