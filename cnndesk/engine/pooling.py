@@ -3,9 +3,9 @@
 PyTorch's CPU max-pool reads each window with scalar code in NCHW, and in channels_last vectorises over the
 channels, which leaves it scalar too when a map has fewer channels than a vector holds (LeNet5's 6). Taking
 the maximum of neighbouring columns, then of neighbouring rows, is three vectorised element-wise passes:
-at batch 256, LeNet5's first pool takes ~0.25 ms instead of ~1.7 ms forward, and ~1.4 instead of ~2.4 ms
-forward and backward. With 16 channels or more, PyTorch's own backward is the faster one, so training keeps
-it there.
+at batch 256, LeNet5's first pool takes ~0.25 ms instead of ~1.7 ms without a gradient (evaluation), and
+~1.4–1.8 instead of ~2.3–2.8 ms forward and backward in training. With 16 channels or more PyTorch's own
+backward is the faster one, and for a few images its single call, so those keep PyTorch's pool.
 """
 
 from __future__ import annotations
