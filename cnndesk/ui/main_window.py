@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         self.brushSlider = QSlider(Qt.Orientation.Horizontal, objectName="brushSlider", minimum=6, maximum=48)
         self.brushSlider.setValue(int(self.canvas.brush_width))
         self.brushSlider.setToolTip("Brush width")
+        self.brushSlider.setMinimumWidth(64)  # in a narrow window the buttons beside it would squeeze it to a dot
         tools = QHBoxLayout()
         tools.addWidget(QLabel("Brush"))
         tools.addWidget(self.brushSlider, 1)
