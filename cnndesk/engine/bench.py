@@ -124,15 +124,21 @@ def _time_command(args: list[str]) -> tuple[float, dict[str, Any]]:
     return seconds, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench_time_to_accuracy() -> list[dict[str, Any]]:
+def bench_time_to_accuracy(repeats: int = 3) -> list[dict[str, Any]]:
+    """The whole command, ``repeats`` times: the median, since one run on a shared host can be a third slower."""
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "lenet5.safetensors"
         command = [sys.executable, "-m", "cnndesk", "train", "--model", "lenet5", "--target-accuracy", "0.99",
                    "--device", "cpu", "--out", str(out), "--json"]
-        seconds, result = _time_command(command)
-    reached = result["test_accuracy"] >= 0.99
+        for _ in range(repeats):
+            runs.append(_time_command(command))
+    seconds = statistics.median([s for s, _ in runs])
+    result = runs[0][1]  # seeded: every run trains the same model
+    reached = all(r["test_accuracy"] >= 0.99 for _, r in runs)
     return [row("time_to_99_cpu", round(seconds, 1), "s", "≤ 10 s, ≥ 99.0%", reached and seconds <= 10,
                 test_accuracy=result["test_accuracy"], epochs=result["epochs_trained"],
+                runs_s=[round(s, 1) for s, _ in runs],
                 command="cnndesk train --model lenet5 --target-accuracy 0.99 --device cpu --out PATH")]
 
 
