@@ -266,8 +266,10 @@ class ExperimentsView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
+        # Every column as wide as its contents, the last one filling the rest: a stretched Options column was
+        # squeezed to "t…" as soon as the other columns needed the room; a narrow table scrolls instead.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         self.exportButton = QPushButton("Export CSV…", objectName="exportButton")
         self.exportButton.setToolTip("Save the table as a CSV file (Ctrl+E)")
         self.exportButton.clicked.connect(self.export_csv)
@@ -509,6 +511,8 @@ class ExperimentsView(QWidget):
         result = outcome.result
         run.row = row_of(result, count_parameters(result.model))
         self.results.add(run)
+        # The header measures its contents when the table is laid out anew (a sort), not for an appended row.
+        self.table.resizeColumnsToContents()
         self._done += 1
         if result.stopped:
             self._halt = True  # Stop (here or in the Training tab) ends the queue

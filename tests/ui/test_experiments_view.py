@@ -193,6 +193,8 @@ def test_many_runs_drop_the_legend_and_selected_rows_pick_out_their_curves(windo
     qtbot.waitUntil(lambda: not view.is_active(), timeout=120000)
     runs = view.runs()
     assert len(runs) == 5
+    # Every row's text fits its column (a narrow table scrolls rather than cutting "tanh, lr 0.01" to "t…").
+    assert all(view.table.columnWidth(c) >= view.table.sizeHintForColumn(c) for c in range(3))
     # Each run named in the plot while the names fit; beyond that they would cover the curves: the table names them.
     assert legend_shown == {n: n <= LEGEND_MAX_RUNS for n in range(1, 6)}
     assert not view.legend.isVisible()
