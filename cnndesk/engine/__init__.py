@@ -39,6 +39,9 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "model_config": "models",
     "model_names": "models",
     "model_spec": "models",
+    "ResumePoint": "resume",
+    "load_resume_state": "resume",
+    "resume_point": "resume",
     "LayerSummary": "summary",
     "ModelSummary": "summary",
     "summarize": "summary",
@@ -47,7 +50,6 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "Evaluation": "train",
     "FitInfo": "train",
     "FitResult": "train",
-    "ResumePoint": "train",
     "TrainConfig": "train",
     "TrainingCallback": "train",
     "TrainingControl": "train",
@@ -55,7 +57,6 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "evaluate": "train",
     "fit": "train",
     "resolve_device": "train",
-    "resume_point": "train",
 }
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "load_image",
     "load_mnist",
     "load_model",
+    "load_resume_state",
     "load_splits",
     "model_config",
     "model_names",
@@ -128,6 +130,7 @@ if TYPE_CHECKING:
         snapshot_weights,
     )
     from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
+    from .resume import ResumePoint, load_resume_state, resume_point
     from .summary import LayerSummary, ModelSummary, summarize
     from .train import (
         BatchMetrics,
@@ -135,7 +138,6 @@ if TYPE_CHECKING:
         Evaluation,
         FitInfo,
         FitResult,
-        ResumePoint,
         TrainConfig,
         TrainingCallback,
         TrainingControl,
@@ -143,5 +145,4 @@ if TYPE_CHECKING:
         evaluate,
         fit,
         resolve_device,
-        resume_point,
     )
