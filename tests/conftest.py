@@ -15,15 +15,26 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _data_dir = tempfile.mkdtemp(prefix="cnndesk-tests-")
 os.environ["CNNDESK_DATA_DIR"] = _data_dir
 atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
+# The window's remembered settings (cnndesk.ui.settings): never the developer's own. Each test gets a file of its
+# own as well (isolated_settings), so that no test opens a window as another one left it.
+os.environ["CNNDESK_SETTINGS"] = str(Path(_data_dir) / "settings.ini")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory, monkeypatch) -> Path:
+    """This test's settings file (CNNDESK_SETTINGS), in a folder of its own: every window opens as at first launch."""
+    path = tmp_path_factory.mktemp("settings") / "cnndesk.ini"
+    monkeypatch.setenv("CNNDESK_SETTINGS", str(path))
+    return path
 
 
 @pytest.fixture
 def markers(tmp_path, monkeypatch) -> Path:
-    """A private folder for the markers of runs in progress (cnndesk.runs)."""
-    from cnndesk import runs
+    """A private folder for the markers of runs in progress (cnndesk.session.markers)."""
+    from cnndesk.session import markers as run_markers
 
     folder = tmp_path / "active-runs"
-    monkeypatch.setattr(runs, "markers_dir", lambda: folder)
+    monkeypatch.setattr(run_markers, "markers_dir", lambda: folder)
     return folder
 
 
