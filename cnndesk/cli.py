@@ -3,69 +3,92 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from cnndesk import __version__
 
 
-def _progress_printer(stream: TextIO, epochs: int):
-    """A TrainingCallback drawing a one-line progress bar (a terminal) or epoch lines (a log)."""
+def _progress_printer(stream: TextIO, epochs: int, prefix: str = ""):
+    """A TrainingCallback drawing a tqdm progress bar per epoch (a terminal) and one line per epoch (always)."""
+    from tqdm import tqdm
+
     from cnndesk.engine import TrainingCallback
-    from cnndesk.engine.train import format_duration
+    from cnndesk.session.text import format_eta
 
     class ProgressPrinter(TrainingCallback):
         def __init__(self) -> None:
             self.interactive = stream.isatty()
-            self.last_draw = 0.0
+            self.bar: tqdm | None = None
             self.smoothed: float | None = None
+            self.steps = 0
 
         def on_fit_start(self, info) -> None:
             stream.write(
-                f"Training {info.config.model} ({info.params:,} parameters) on {info.device} — "
+                f"{prefix}Training {info.config.model} ({info.params:,} parameters) on {info.device} — "
                 f"{info.train_samples:,} training and {info.test_samples:,} test images, "
                 f"{epochs} epoch(s) of {info.batches_per_epoch} batches\n"
             )
             stream.flush()
 
         def on_batches(self, batches) -> None:
-            for b in batches:
-                self.smoothed = b.loss if self.smoothed is None else 0.95 * self.smoothed + 0.05 * b.loss
-            last = batches[-1]
-            now = time.monotonic()
-            if not self.interactive or (now - self.last_draw < 0.1 and last.batch != last.batches_per_epoch):
+            for b in batches:  # the same bias-corrected smoothing as the window's loss curve
+                self.steps += 1
+                ema = b.loss if self.smoothed is None else 0.95 * self.smoothed + 0.05 * b.loss
+                self.smoothed = ema
+            if not self.interactive:
                 return
-            self.last_draw = now
-            width = 24
-            filled = int(width * last.batch / last.batches_per_epoch)
-            bar = "#" * filled + "." * (width - filled)
-            stream.write(
-                f"\repoch {last.epoch}/{epochs} [{bar}] {last.batch}/{last.batches_per_epoch} "
-                f"loss {self.smoothed:.4f}  {last.samples_per_second:,.0f} samples/s  "
-                f"ETA {format_duration(last.eta)} "
-            )
-            stream.flush()
+            last = batches[-1]
+            if self.bar is None:
+                self.bar = tqdm(total=last.batches_per_epoch, file=stream, leave=False, dynamic_ncols=True,
+                                desc=f"epoch {last.epoch}/{epochs}", bar_format="{desc} {bar} {n_fmt}/{total_fmt} "
+                                "{postfix}", mininterval=0.1)
+            self.bar.n = last.batch
+            self.bar.set_postfix_str(f"loss {self.smoothed:.4f} · {last.samples_per_second:,.0f} samples/s · "
+                                     f"ETA {format_eta(last.eta)}", refresh=False)
+            self.bar.refresh()
+
+        def _close_bar(self) -> None:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
 
         def on_epoch_end(self, m) -> None:
-            if self.interactive:
-                stream.write("\r\033[K")
+            self._close_bar()
             stream.write(
                 f"epoch {m.epoch}/{epochs}  loss {m.train_loss:.4f}  train {m.train_accuracy:.2%}  "
                 f"test {m.test_accuracy:.2%}  {m.seconds:.1f} s  {m.samples_per_second:,.0f} samples/s\n"
             )
             stream.flush()
 
+        def on_fit_end(self, result) -> None:
+            self._close_bar()
+
     return ProgressPrinter()
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: such numbers are written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _emit_json(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.write(json.dumps(_finite(payload), allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
@@ -116,59 +139,54 @@ def _new_train_config(args: argparse.Namespace):
     return config
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from cnndesk.engine import TrainingControl, fit, resume_point, save_checkpoint
-    from cnndesk.locations import checkpoints_dir
+@contextlib.contextmanager
+def _stop_on_interrupt(controller):
+    """The first Ctrl+C stops the run after its batch (and what it saved stays); a second one aborts."""
 
-    resume_from = Path(args.resume) if args.resume else None
-    if resume_from is not None:
-        # A resumed run keeps its own settings; only the device may change.
-        config = resume_point(resume_from).config
-        if args.device != "auto":
-            config.device = args.device
-    else:
-        config = _new_train_config(args)
-    config.validate()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    default_out = resume_from or checkpoints_dir() / f"{config.model}-{stamp}.safetensors"
-    out = Path(args.out) if args.out else default_out
-
-    control = TrainingControl()
-
-    def on_interrupt(signum, frame):  # first Ctrl+C stops after this batch and still saves
+    def on_interrupt(signum, frame):
         sys.stderr.write("\nStopping after this batch (Ctrl+C again to abort)…\n")
-        control.stop()
+        controller.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        # The checkpoint is written after every epoch too: a crash loses one epoch at most (--resume continues).
-        result = fit(config, callbacks=[_progress_printer(sys.stderr, config.epochs)], control=control,
-                     autosave_path=out, resume_from=resume_from)
+        yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if result.resume_state is None and result.epochs_completed > 0 and not result.reached_target:
-        # Stopped mid-epoch: the checkpoint of the last whole epoch stays, resumable with --resume.
-        path = out
-        sys.stderr.write(f"Stopped mid-epoch; kept the checkpoint of epoch {result.epochs_completed}.\n")
-    else:  # finished, or reached the target (mid-epoch too: that model is the one wanted)
-        path = save_checkpoint(result.model, out, training=config.to_dict(), metrics=result.metrics(),
-                               resume=result.resume_state)
-    trained = result.epochs_trained
-    epochs = f"{trained:g} epoch{'s' if trained != 1 else ''}" if trained == int(trained) else f"{trained:.2f} epochs"
-    sys.stderr.write(f"Test accuracy {result.test_accuracy:.2%} after {epochs}, {result.train_seconds:.1f} s. "
-                     f"Saved {path}\n")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cnndesk.session.runs import DIVERGED, NOTHING_SAVED, RunController, new_run, resume_run
+    from cnndesk.session.text import outcome_text
+
+    if args.resume:
+        # A resumed run keeps its own settings; only the device may change. It goes on saving into its file.
+        plan = resume_run(args.resume, device=None if args.device == "auto" else args.device)
+        if args.out:
+            plan = replace(plan, out=Path(args.out))
+    else:
+        plan = new_run(_new_train_config(args), out=args.out)
+    controller = RunController()
+    # The checkpoint is written after every epoch: a crash loses one epoch at most (--resume continues).
+    with _stop_on_interrupt(controller):
+        outcome = controller.run(plan, callbacks=[_progress_printer(sys.stderr, plan.config.epochs)])
+    result = outcome.result
+    message = outcome_text(outcome, full_path=True)
+    sys.stderr.write(f"cnndesk: error: {message}\n" if outcome.status == DIVERGED else f"{message}\n")
     if args.json:
         _emit_json({
-            "model": config.model,
-            "epochs": result.epochs_completed,
-            "epochs_trained": round(result.epochs_trained, 4),
-            "test_accuracy": result.test_accuracy,
-            "train_seconds": result.train_seconds,
-            "samples_per_second": result.samples_per_second,
-            "checkpoint": str(path),
+            "model": plan.config.model,
+            "status": outcome.status,
+            "epochs": outcome.epochs,
+            "epochs_trained": round(result.epochs_trained, 4) if result else 0.0,
+            "test_accuracy": outcome.test_accuracy,
+            "train_seconds": result.train_seconds if result else 0.0,
+            "samples_per_second": result.samples_per_second if result else 0.0,
+            "checkpoint": str(outcome.checkpoint) if outcome.checkpoint else None,
         })
-    return 0
+    if outcome.status == DIVERGED:
+        return 2
+    return 130 if outcome.status == NOTHING_SAVED else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -218,13 +236,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from cnndesk.engine import CnndeskError, TrainConfig
-    from cnndesk.engine.experiments import run_queue, write_csv
+    from cnndesk.engine import CnndeskError, TrainConfig, count_parameters
+    from cnndesk.engine.experiments import row_of, write_csv
+    from cnndesk.session.runs import FAILED, RunController, new_run
+    from cnndesk.session.text import model_run_label
 
     entries = [entry.strip() for entry in args.models.split(",") if entry.strip()]
     if not entries:
         raise CnndeskError("Name at least one model, e.g. --models lenet5,mlp or mlp:relu,mlp:tanh.")
-    configs = []
+    plans = []
     for entry in entries:
         name, _, activation = entry.partition(":")
         config = TrainConfig.for_model(name, epochs=args.epochs, device=args.device, seed=args.seed,
@@ -232,20 +252,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
         config.model_options = _model_options(args)
         if activation:
             config.model_options["activation"] = activation
-        config.validate()
-        configs.append(config)
+        plans.append(new_run(config, save=False))  # a comparison reports; it keeps no checkpoints
 
-    def callbacks_for(index: int, config):
-        sys.stderr.write(f"[{index + 1}/{len(configs)}] ")
-        return [_progress_printer(sys.stderr, config.epochs)]
+    def callbacks_for(plan):
+        index = plans.index(plan)
+        return [_progress_printer(sys.stderr, plan.config.epochs, prefix=f"[{index + 1}/{len(plans)}] ")]
 
-    rows = run_queue(configs, callbacks_for)
+    controller = RunController()
+    with _stop_on_interrupt(controller):
+        outcomes = controller.run_queue(plans, callbacks_for)
+    failed = [o for o in outcomes if o.status == FAILED]
+    if failed:
+        raise CnndeskError(failed[0].error or "A run failed.")
+    rows = [row_of(o.result, count_parameters(o.result.model)) for o in outcomes if o.result is not None]
     if args.csv:
         sys.stderr.write(f"Saved {write_csv(rows, args.csv)}\n")
     if args.json:
         _emit_json({"runs": [row.to_dict() for row in rows]})
         return 0
-    labels = [_run_label(row.model, row.options) for row in rows]
+    labels = [model_run_label(row.model, row.options) for row in rows]
     width = max(24, *map(len, labels))
     print(f"{'model':<{width}} {'test':>8} {'train':>8} {'seconds':>9} {'params':>10}")
     for label, row in zip(labels, rows, strict=True):
@@ -254,26 +279,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_label(model: str, options: dict[str, Any]) -> str:
-    """"mlp (tanh)", "lenet5 (relu, pooling=avg)": the activation, and the options away from the defaults."""
-    from cnndesk.engine.experiments import option_labels
-
-    parts = option_labels(model, options)
-    return f"{model} ({', '.join(parts)})" if parts else model
-
-
 def cmd_models(args: argparse.Namespace) -> int:
     from cnndesk.engine import MODELS, CnndeskError, build_model, count_parameters
 
     options = _model_options(args)
     if args.summary:
-        from cnndesk.engine.summary import format_summary, summarize
+        from cnndesk.engine.summary import summarize
+        from cnndesk.session.text import summary_table
 
         summary = summarize(build_model(args.summary, **options))
         if args.json:
             _emit_json(summary.to_dict())
         else:
-            print(format_summary(summary))
+            print(summary_table(summary))
         return 0
 
     if options:

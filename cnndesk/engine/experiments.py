@@ -1,4 +1,7 @@
-"""Experiments: train several configurations one after another and compare them (CNN vs MLP, ReLU vs Tanh…)."""
+"""Experiments: the tutorials' comparisons as run settings (CNN vs MLP, ReLU vs Tanh…), and their results as rows.
+
+The queue that trains them is cnndesk.session.runs; how runs are named for people is cnndesk.session.text.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from typing import Any
 
 from .checkpoint import atomic_write
 from .errors import CnndeskError
-from .models import ACTIVATIONS, model_config, model_spec
-from .train import FitResult, TrainConfig, TrainingCallback, TrainingControl, fit
+from .models import ACTIVATIONS
+from .train import FitResult, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -44,37 +47,6 @@ def row_of(result: FitResult, params: int) -> RunRow:
     )
 
 
-def option_labels(model: str, options: dict[str, Any]) -> list[str]:
-    """A model's options, compactly: the activation, then each option that differs from the model's default."""
-    defaults = model_spec(model).defaults
-    parts = [str(options["activation"])] if "activation" in options else []
-    return parts + [f"{k}={v}" for k, v in sorted(options.items()) if k != "activation" and defaults.get(k) != v]
-
-
-def run_options(config: TrainConfig) -> list[str]:
-    """What sets a run apart, compactly: its activation, then options and settings that differ from the recipe."""
-    parts = option_labels(config.model, model_config(config.model, **config.model_options)["options"])
-    recipe = TrainConfig.for_model(config.model)
-    if config.lr != recipe.lr:
-        parts.append(f"lr {config.lr:g}")
-    if config.batch_size != recipe.batch_size:
-        parts.append(f"batch {config.batch_size}")
-    if config.optimizer != recipe.optimizer:
-        parts.append(config.optimizer)
-    if config.schedule != recipe.schedule:
-        parts.append(config.schedule)
-    if config.weight_decay != recipe.weight_decay:
-        parts.append(f"wd {config.weight_decay:g}")
-    if not config.augment:
-        parts.append("no augment")
-    return parts
-
-
-def run_label(config: TrainConfig) -> str:
-    """A short name for a run, for legends and tables: "mlp · tanh", "lenet5 · relu · lr 0.01"."""
-    return " · ".join([config.model, *run_options(config)])
-
-
 def activation_sweep(base: TrainConfig) -> list[TrainConfig]:
     """The base run once per activation (ReLU, Tanh, Sigmoid, LeakyReLU), everything else unchanged."""
     return [replace(base, model_options={**base.model_options, "activation": name}) for name in ACTIVATIONS]
@@ -98,21 +70,6 @@ PRESETS: dict[str, Callable[[TrainConfig], list[TrainConfig]]] = {
     "cnn-vs-mlp": lambda base: model_sweep(("lenet5", "cnn2", "mlp"), base),
     "lenet5-net2-cnn2": lambda base: model_sweep(("lenet5", "net2", "cnn2"), base),
 }
-
-
-def run_queue(
-    configs: Sequence[TrainConfig],
-    callbacks_for: Callable[[int, TrainConfig], Sequence[TrainingCallback]] = lambda i, c: (),
-    control: TrainingControl | None = None,
-) -> list[RunRow]:
-    """Train each config in turn; a stop flag ends the queue after the run in progress."""
-    rows: list[RunRow] = []
-    for index, config in enumerate(configs):
-        if control is not None and control.stopped:
-            break
-        result = fit(config, callbacks=callbacks_for(index, config), control=control)
-        rows.append(row_of(result, sum(p.numel() for p in result.model.parameters())))
-    return rows
 
 
 def write_csv(rows: Sequence[RunRow], path: str | Path) -> Path:

@@ -112,16 +112,3 @@ def _main_path(module: nn.Module, block: nn.Module) -> bool:
         return False
     shortcut = getattr(block, "shortcut", None)
     return shortcut is None or all(module is not m for m in shortcut.modules())
-
-
-def format_summary(summary: ModelSummary) -> str:
-    formula = "O = (W − K + 2P) / S + 1"
-    header = f"{'layer':<10} {'type':<17} {'output':<14} {'params':>9} {'mult-adds':>11}  {formula:<28} rf"
-    lines = [f"{summary.model}", header, "-" * len(header)]
-    for r in summary.layers:
-        shape = "[" + ", ".join(map(str, r.output_shape)) + "]"
-        rf = f"{r.receptive_field}×{r.receptive_field}" if r.receptive_field else ""
-        lines.append(f"{r.name:<10} {r.type:<17} {shape:<14} {r.params:>9,} {r.macs:>11,}  {r.formula or '':<28} {rf}")
-    lines.append("-" * len(header))
-    lines.append(f"{'total':<10} {'':<17} {'':<14} {summary.total_params:>9,} {summary.total_macs:>11,}")
-    return "\n".join(lines)

@@ -29,6 +29,17 @@ from .models import Network, build_model, count_parameters, model_config, model_
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 EVAL_BATCH = 1000
+# Why a run ended before its last epoch (FitResult.stop_reason).
+STOP_USER = "stopped"  # the stop flag (Stop, Ctrl+C)
+STOP_TARGET = "target"  # the target accuracy was reached
+STOP_DIVERGED = "diverged"  # the loss is no longer a number, or far above the first batches'
+# Divergence: a loss this many times the mean of the run's first batches (cross-entropy starts near 2.3).
+DIVERGENCE_FACTOR = 100.0
+DIVERGENCE_WARMUP = 10  # batches that set the reference loss
+# ETA: the first steps (oneDNN picking kernels, memory being mapped) run several times slower than the rest, so the
+# estimate uses the throughput measured after them: this fraction of the run, at least ETA_WARMUP_MIN steps.
+ETA_WARMUP_FRACTION = 0.02
+ETA_WARMUP_MIN = 5
 # With a target accuracy, an epoch that starts within this much of it is also tested at each quarter, so that the
 # run stops at most a quarter of an epoch after reaching the target, not up to a whole epoch later.
 NEAR_TARGET = 0.01
@@ -95,15 +106,6 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def format_duration(seconds: float) -> str:
-    """ETA and elapsed times as m:ss (h:mm:ss past an hour); "--:--" when unknown."""
-    if not math.isfinite(seconds):
-        return "--:--"
-    minutes, secs = divmod(max(0, round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 @dataclass(frozen=True)
 class BatchMetrics:
     epoch: int  # 1-based
@@ -112,9 +114,9 @@ class BatchMetrics:
     step: int  # 1-based over the whole run
     loss: float
     samples_seen: int
-    samples_per_second: float
+    samples_per_second: float  # training samples per second of training steps, as everywhere (see FitResult)
     elapsed: float  # seconds of training, pauses excluded
-    eta: float  # seconds left, estimated
+    eta: float  # seconds left, from the throughput after warm-up; NaN while still estimating
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ class EpochMetrics:
     train_loss: float
     train_accuracy: float
     test_accuracy: float
-    seconds: float
-    samples_per_second: float
+    seconds: float  # the epoch's wall time, its evaluation included, pauses excluded
+    samples_per_second: float  # training samples per second of training steps (evaluation excluded)
 
 
 @dataclass(frozen=True)
@@ -136,22 +138,35 @@ class FitInfo:
     test_samples: int
     batches_per_epoch: int
     params: int
+    loop: FitLoop | None = None  # the run itself, for callbacks that may stop it or evaluate
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where a run's loss stopped being a number, or left the range of its first batches."""
+
+    step: int
+    loss: float
 
 
 @dataclass
 class FitResult:
     model: Network
     config: TrainConfig
-    stopped: bool  # ended early by the stop flag
+    stopped: bool  # ended early: the stop flag, or a divergence
     reached_target: bool
     epochs_completed: int
     history: list[EpochMetrics]
     test_accuracy: float
     train_seconds: float  # whole run, evaluation included, pauses excluded
-    samples_per_second: float  # training samples per second of training steps
+    # cnndesk's one definition of throughput: training samples per second of training steps (batch preparation,
+    # forward, backward, optimizer step), evaluation and pauses excluded. Progress bars, epoch lines and JSON agree.
+    samples_per_second: float
     # Optimizer and schedule state at the end, for a resumable checkpoint; None after a partial epoch.
     resume_state: dict[str, Any] | None = None
     epochs_trained: float = 0.0  # the run's, fractions included: 1.75 = three quarters into epoch 2
+    stop_reason: str | None = None  # STOP_USER, STOP_TARGET, STOP_DIVERGED; None: every epoch trained
+    divergence: Divergence | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -165,9 +180,17 @@ class FitResult:
 
 
 class TrainingCallback:
-    """Observer of a run. Called on the training thread; must be quick."""
+    """Observer of a run, Lightning-style. Called on the training thread; must be quick.
+
+    ``on_batch_start``/``on_batch_end`` come with every step and must be nearly free; ``on_batches`` brings the
+    steps' metrics in small groups (one host sync each). A callback changes the run only through ``info.loop``
+    (``request_stop``), never by touching the model or the optimizer.
+    """
 
     def on_fit_start(self, info: FitInfo) -> None: ...
+    def on_epoch_start(self, epoch: int) -> None: ...
+    def on_batch_start(self, batch: int) -> None: ...
+    def on_batch_end(self, batch: int) -> None: ...
     def on_batches(self, batches: Sequence[BatchMetrics]) -> None: ...
     def on_epoch_end(self, metrics: EpochMetrics) -> None: ...
     def on_fit_end(self, result: FitResult) -> None: ...
@@ -393,39 +416,171 @@ def _resume_state(
             "epochs_completed": epochs}
 
 
-@dataclass(frozen=True)
-class ResumePoint:
-    """Where a resumable checkpoint's run stands, read from its header (no weights loaded)."""
+class FitLoop:
+    """A run in progress as its callbacks see it: what it trains, where it stands, and what it may be asked."""
 
-    path: Path
-    config: TrainConfig  # the run's own settings
-    epochs_completed: int
-    history: list[EpochMetrics]  # the epochs already trained
+    def __init__(self, config: TrainConfig, model: Network, optimizer: torch.optim.Optimizer,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler | None, test: TensorDataset,
+                 batches_per_epoch: int, history: list[EpochMetrics], start_epoch: int) -> None:
+        self.config = config
+        self.model = model
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.test = test
+        self.batches_per_epoch = batches_per_epoch
+        self.history = history  # whole epochs, a resumed run's earlier ones included
+        self.epoch = start_epoch
+        self.step = (start_epoch - 1) * batches_per_epoch
+        self.stop_reason: str | None = None
+        self.divergence: Divergence | None = None
+        self.last_evaluation: Evaluation | None = None
+        self._evaluated_at = -1
 
-    @property
-    def finished(self) -> bool:
-        return self.epochs_completed >= self.config.epochs
+    def request_stop(self, reason: str, divergence: Divergence | None = None) -> None:
+        """End the run after this batch. The first reason given is the one reported."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            self.divergence = divergence
+
+    def evaluate(self) -> Evaluation | None:
+        """The model on the test set at this step (evaluated once per step); None without test images."""
+        if not len(self.test):
+            return None
+        if self._evaluated_at != self.step:
+            self.last_evaluation = evaluate(self.model, self.test)
+            self._evaluated_at = self.step
+        return self.last_evaluation
+
+    def resume_state(self) -> dict[str, Any]:
+        """What a checkpoint needs to continue the run after its last whole epoch (call it at an epoch's end)."""
+        return _resume_state(self.optimizer, self.scheduler, len(self.history))
 
 
-def resume_point(path: str | Path) -> ResumePoint:
-    """The settings and progress of the run a checkpoint can continue; CnndeskError if it cannot be resumed."""
-    from .checkpoint import read_metadata
+class ThreadLimit(TrainingCallback):
+    """Applies ``TrainingControl.limit_threads`` between batches, and gives the threads back at the end."""
 
-    path = Path(path)
-    meta = read_metadata(path)
-    resume = meta.get("resume")
-    if not isinstance(resume, dict):
-        raise CnndeskError(f"{path.name} cannot be resumed: it holds weights only (no optimizer state). "
-                           "Only the checkpoints that training writes after each epoch can be resumed.")
-    try:
-        if not meta["training"].get("model"):
-            raise KeyError("model")
-        config = TrainConfig.from_dict(meta["training"])
-        history = [EpochMetrics(**entry) for entry in meta.get("metrics", {}).get("history", [])]
-        epochs = int(resume["epochs_completed"])
-    except (KeyError, TypeError, ValueError):
-        raise CnndeskError(f"{path.name} has a damaged training record and cannot be resumed.") from None
-    return ResumePoint(path, config, epochs, history[:epochs])
+    def __init__(self, control: TrainingControl) -> None:
+        self.control = control
+        self.all_threads = self.threads = torch.get_num_threads()  # the training thread's own count
+
+    def on_batch_start(self, batch: int) -> None:
+        limit = self.control.thread_limit
+        wanted = min(self.all_threads, limit) if limit else self.all_threads
+        if wanted != self.threads:
+            torch.set_num_threads(wanted)
+            self.threads = wanted
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        if self.threads != self.all_threads:
+            torch.set_num_threads(self.all_threads)
+            self.threads = self.all_threads
+
+
+class DivergenceGuard(TrainingCallback):
+    """Stops a run whose loss is no longer finite, or is far above its first batches' (too high a learning rate).
+
+    Checked on the reported losses (no extra host sync). The last batch of an epoch is always reported before the
+    epoch ends, so a diverged epoch is never saved.
+    """
+
+    def __init__(self, factor: float = DIVERGENCE_FACTOR, warmup: int = DIVERGENCE_WARMUP) -> None:
+        self.factor, self.warmup = factor, warmup
+        self.first: list[float] = []
+        self.loop: FitLoop | None = None
+
+    def on_fit_start(self, info: FitInfo) -> None:
+        self.loop = info.loop
+
+    def on_batches(self, batches: Sequence[BatchMetrics]) -> None:
+        for b in batches:
+            reference = sum(self.first) / len(self.first) if len(self.first) >= self.warmup else None
+            if not math.isfinite(b.loss) or (reference is not None and b.loss > self.factor * reference):
+                if self.loop is not None:
+                    self.loop.request_stop(STOP_DIVERGED, Divergence(b.step, b.loss))
+                return
+            if reference is None:
+                self.first.append(b.loss)
+
+
+class Autosave(TrainingCallback):
+    """Writes a resumable checkpoint after every whole epoch, so a crash loses at most the epoch in progress.
+
+    Weights that are no longer finite are never written: the run is stopped as diverged instead, and the file
+    keeps the last good epoch.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.loop: FitLoop | None = None
+        self.saved_epoch: int | None = None  # the last epoch written by this run
+
+    def on_fit_start(self, info: FitInfo) -> None:
+        self.loop = info.loop
+
+    def on_epoch_end(self, metrics: EpochMetrics) -> None:
+        from .checkpoint import save_checkpoint
+
+        loop = self.loop
+        assert loop is not None
+        if not all(bool(torch.isfinite(p).all()) for p in loop.model.parameters()):
+            loop.request_stop(STOP_DIVERGED, Divergence(loop.step, float("nan")))
+            return
+        save_checkpoint(
+            loop.model, self.path, loop.config.to_dict(),
+            {"test_accuracy": metrics.test_accuracy, "epochs_completed": metrics.epoch,
+             "history": [asdict(h) for h in loop.history]},
+            resume=loop.resume_state(),
+        )
+        self.saved_epoch = metrics.epoch
+
+
+class TargetAccuracy(TrainingCallback):
+    """Stops the run once the test accuracy reaches ``target``: tested after each epoch, and at each quarter of an
+    epoch that starts within NEAR_TARGET of it (so the run stops at most a quarter of an epoch late)."""
+
+    def __init__(self, target: float) -> None:
+        self.target = target
+        self.loop: FitLoop | None = None
+        self.checks: set[int] = set()
+
+    def on_fit_start(self, info: FitInfo) -> None:
+        self.loop = info.loop
+
+    def on_epoch_start(self, epoch: int) -> None:
+        loop = self.loop
+        assert loop is not None
+        last = loop.last_evaluation
+        near = last is not None and last.accuracy >= self.target - NEAR_TARGET
+        batches = loop.batches_per_epoch
+        self.checks = {batches * k // CHECKS_PER_EPOCH for k in range(1, CHECKS_PER_EPOCH)} if near else set()
+
+    def on_batch_end(self, batch: int) -> None:
+        if batch in self.checks:
+            self._check()
+
+    def on_epoch_end(self, metrics: EpochMetrics) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        loop = self.loop
+        assert loop is not None
+        evaluation = loop.evaluate()
+        if evaluation is not None and evaluation.accuracy >= self.target:
+            loop.request_stop(STOP_TARGET)
+
+
+def _initial_weights(model: Network, source: str | Path | Network) -> None:
+    """Start ``model`` from another model's weights (fine-tuning): same architecture, or one clear error."""
+    from .checkpoint import load_model
+
+    if isinstance(source, str | Path):
+        source, _ = load_model(source)
+    if source.config != model.config:
+        raise CnndeskError(f"Cannot start a {model.name} from a {source.name}: the architectures differ.")
+    model.load_state_dict(source.state_dict())
 
 
 def fit(
@@ -436,16 +591,19 @@ def fit(
     report_interval: float = 0.05,
     autosave_path: str | Path | None = None,
     resume_from: str | Path | None = None,
+    init_from: str | Path | Network | None = None,
 ) -> FitResult:
-    """Train a model as ``config`` says. Returns when done, stopped, or the target is reached.
+    """Train a model as ``config`` says. Returns when done, stopped, diverged, or the target is reached.
 
     ``autosave_path``: after every epoch, a resumable checkpoint is written there (a crash loses at most one
-    epoch). ``resume_from``: continue such a checkpoint's run, optimizer and schedule included; every epoch is
-    seeded from ``config.seed`` and its number, so a resumed run matches an uninterrupted one.
+    epoch). ``resume_from``: continue such a checkpoint's run, optimizer and schedule included, after checking
+    every tensor and field of it; every epoch is seeded from ``config.seed`` and its number, so a resumed run
+    matches an uninterrupted one. ``init_from``: start from a checkpoint's (or a model's) weights with a fresh
+    optimizer, for fine-tuning.
     """
-    from .checkpoint import load_resume_state, save_checkpoint
-
     config.validate()
+    if resume_from is not None and init_from is not None:
+        raise CnndeskError("A run either resumes a checkpoint or starts from one's weights, not both.")
     control = control or TrainingControl()
     device = resolve_device(config.device)
     if device.type == "cpu":
@@ -471,11 +629,16 @@ def fit(
     resume_state: dict[str, Any] | None = None
     history: list[EpochMetrics] = []
     if resume_from is not None:
-        saved, meta, resume_state = load_resume_state(resume_from)
+        from .resume import load_resume_state
+
+        saved, meta, resume_state = load_resume_state(resume_from, config, batches)
         if saved.config != model.config:
             raise CnndeskError(f"{resume_from} holds a {saved.name}, not the {config.model} this run trains.")
         model.load_state_dict(saved.state_dict())
         history = [EpochMetrics(**entry) for entry in meta.get("metrics", {}).get("history", [])]
+        history = history[:resume_state["epochs_completed"]]
+    elif init_from is not None:
+        _initial_weights(model, init_from)
     model = model.to(device)
     memory_format = preferred_memory_format(model)
     model = model.to(memory_format=memory_format)
@@ -483,44 +646,77 @@ def fit(
     scheduler = make_scheduler(optimizer, config, batches)
     start_epoch = 1
     if resume_state is not None:
-        optimizer.load_state_dict(resume_state["optimizer"])
+        try:
+            optimizer.load_state_dict(resume_state["optimizer"])
+            if scheduler is not None and resume_state["scheduler"] is not None:
+                scheduler.load_state_dict(resume_state["scheduler"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CnndeskError(f"{Path(resume_from).name} cannot be resumed: its optimizer state does not fit "
+                               f"this run ({exc}).") from None
         _match_parameter_layouts(optimizer)
-        if scheduler is not None and resume_state["scheduler"] is not None:
-            scheduler.load_state_dict(resume_state["scheduler"])
         start_epoch = resume_state["epochs_completed"] + 1
-    info = FitInfo(config, model, device, n, len(test), batches, count_parameters(model))
-    for cb in callbacks:
+
+    loop = FitLoop(config, model, optimizer, scheduler, test, batches, history, start_epoch)
+    thread_limit = ThreadLimit(control)
+    hooks: list[TrainingCallback] = [thread_limit, DivergenceGuard()]
+    if autosave_path is not None:
+        hooks.append(Autosave(autosave_path))
+    if config.target_accuracy is not None and len(test):
+        hooks.append(TargetAccuracy(config.target_accuracy))
+    hooks.extend(callbacks)
+    try:
+        return _run(loop, hooks, control, device, train, batch_size, memory_format, report_interval)
+    finally:
+        thread_limit.restore()  # the threads come back even after an error
+
+
+def _run(loop: FitLoop, hooks: Sequence[TrainingCallback], control: TrainingControl, device: torch.device,
+         train: TensorDataset, batch_size: int, memory_format: torch.memory_format,
+         report_interval: float) -> FitResult:
+    """The loop itself: epochs of batches, the callbacks told, the stop flag and stop requests obeyed."""
+    config, model, optimizer, scheduler = loop.config, loop.model, loop.optimizer, loop.scheduler
+    n, batches, history = len(train), loop.batches_per_epoch, loop.history
+    info = FitInfo(config, model, device, n, len(loop.test), batches, count_parameters(model), loop)
+    for cb in hooks:
         cb.on_fit_start(info)
 
     samples_seen = 0
-    step = first_step = (start_epoch - 1) * batches
+    first_step = loop.step
+    total_steps = config.epochs * batches
+    warmup_steps = min(batches, max(ETA_WARMUP_MIN, math.ceil(ETA_WARMUP_FRACTION * (total_steps - first_step))))
+    warmed_at: tuple[int, float] | None = None  # (step, elapsed) when the warm-up ended
     train_time = 0.0  # time inside training steps, pauses excluded
     run_start = time.perf_counter()
     paused_total = 0.0
-    total_steps = config.epochs * batches
-    stopped = reached = False
-    evaluated_at_step = -1
     at_epoch_end = True  # the optimizer state matches the end of an epoch (resumable)
-    target = config.target_accuracy if len(test) else None
-    # The loop's own intra-op thread count (torch keeps one per calling thread); limit_threads() lowers it.
-    all_threads = threads = torch.get_num_threads()
-    last_eval: Evaluation | None = None
+    pending_losses: list[torch.Tensor] = []
+    pending_meta: list[tuple[int, int, int, float, float, float]] = []  # batch, step, seen, busy, elapsed, eta
 
-    for epoch in range(start_epoch, config.epochs + 1):
+    def report(epoch: int) -> None:
+        if not pending_losses:
+            return
+        values = torch.stack(pending_losses).tolist()  # one host sync per report
+        reports = [BatchMetrics(epoch, b, batches, s, v, seen, seen / max(busy, 1e-9), elapsed, eta)
+                   for (b, s, seen, busy, elapsed, eta), v in zip(pending_meta, values, strict=True)]
+        pending_losses.clear()
+        pending_meta.clear()
+        for cb in hooks:
+            cb.on_batches(reports)
+
+    for epoch in range(loop.epoch, config.epochs + 1):
+        loop.epoch = epoch
         model.train()
         torch.manual_seed(config.seed * 100_003 + epoch)  # augmentation draws: a function of the epoch
         shuffle_gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(n, generator=shuffle_gen).to(device)
         epoch_start = time.perf_counter()
-        epoch_paused = 0.0
+        epoch_paused = epoch_busy = 0.0
         epoch_loss = torch.zeros((), device=device)
         epoch_correct = torch.zeros((), dtype=torch.int64, device=device)
         epoch_samples = 0
-        pending_losses: list[torch.Tensor] = []
-        pending_meta: list[tuple[int, int, int, float, float]] = []  # batch, step, samples, train time, elapsed
         last_report = time.perf_counter()
-        near_target = target is not None and last_eval is not None and last_eval.accuracy >= target - NEAR_TARGET
-        checks = {batches * k // CHECKS_PER_EPOCH for k in range(1, CHECKS_PER_EPOCH)} if near_target else set()
+        for cb in hooks:
+            cb.on_epoch_start(epoch)
 
         for batch in range(1, batches + 1):
             if control.paused:
@@ -528,12 +724,10 @@ def fit(
                 epoch_paused += waited
                 paused_total += waited
             if control.stopped:
-                stopped = True
+                loop.request_stop(STOP_USER)
                 break
-            wanted = min(all_threads, control.thread_limit or all_threads)
-            if wanted != threads:
-                torch.set_num_threads(wanted)
-                threads = wanted
+            for cb in hooks:
+                cb.on_batch_start(batch)
             t0 = time.perf_counter()
             idx = order[(batch - 1) * batch_size: batch * batch_size if batch < batches else n]
             x = train.images.index_select(0, idx).float().div_(255.0)
@@ -553,84 +747,70 @@ def fit(
             epoch_correct += (logits.detach().argmax(1) == y).sum()
             epoch_samples += y.shape[0]
             samples_seen += y.shape[0]
-            step += 1
+            loop.step += 1
             at_epoch_end = False
             now = time.perf_counter()
             train_time += now - t0
+            epoch_busy += now - t0
+            elapsed = now - run_start - paused_total
+            done = loop.step - first_step
+            if warmed_at is None and done >= warmup_steps:
+                warmed_at = (loop.step, elapsed)
+            eta = math.nan
+            if warmed_at is not None and loop.step - warmed_at[0] >= ETA_WARMUP_MIN:
+                eta = (total_steps - loop.step) * (elapsed - warmed_at[1]) / (loop.step - warmed_at[0])
             pending_losses.append(detached)
-            pending_meta.append((batch, step, samples_seen, train_time, now - run_start - paused_total))
-            check = batch in checks
-            if now - last_report >= report_interval or batch == batches or check:
-                values = torch.stack(pending_losses).tolist()  # one host sync per report
-                reports = [
-                    BatchMetrics(epoch, b, batches, s, v, seen, seen / max(busy, 1e-9), elapsed,
-                                 (total_steps - s) * (elapsed / (s - first_step)))
-                    for (b, s, seen, busy, elapsed), v in zip(pending_meta, values, strict=True)
-                ]
-                pending_losses.clear()
-                pending_meta.clear()
-                for cb in callbacks:
-                    cb.on_batches(reports)
+            pending_meta.append((batch, loop.step, samples_seen, train_time, elapsed, eta))
+            if now - last_report >= report_interval or batch == batches:
+                report(epoch)
                 last_report = time.perf_counter()
-            if check:
-                last_eval = evaluate(model, test)
-                evaluated_at_step = step
-                if last_eval.accuracy >= target:
-                    reached = True
-                    break
+            for cb in hooks:
+                cb.on_batch_end(batch)
+            if loop.stop_reason is not None:
+                break
+        report(epoch)
 
-        if epoch_samples == 0:
+        if epoch_samples == 0 or loop.stop_reason == STOP_DIVERGED:
             break
-        if (stopped or reached) and epoch_samples < n:
+        if loop.stop_reason is not None and epoch_samples < n:
             break  # a partial epoch gets no epoch entry; the final evaluation below still runs
-        last_eval = evaluate(model, test) if len(test) else None
-        evaluated_at_step = step
+        evaluation = loop.evaluate()
         seconds = time.perf_counter() - epoch_start - epoch_paused
         metrics = EpochMetrics(
             epoch=epoch,
             train_loss=float(epoch_loss) / epoch_samples,
             train_accuracy=float(epoch_correct) / epoch_samples,
-            test_accuracy=last_eval.accuracy if last_eval else float("nan"),
+            test_accuracy=evaluation.accuracy if evaluation else float("nan"),
             seconds=seconds,
-            samples_per_second=epoch_samples / max(seconds, 1e-9),
+            samples_per_second=epoch_samples / max(epoch_busy, 1e-9),
         )
         history.append(metrics)
         at_epoch_end = True
-        if autosave_path is not None:
-            save_checkpoint(
-                model, autosave_path, config.to_dict(),
-                {"test_accuracy": metrics.test_accuracy, "epochs_completed": epoch,
-                 "history": [asdict(h) for h in history]},
-                resume=_resume_state(optimizer, scheduler, epoch),
-            )
-        for cb in callbacks:
+        for cb in hooks:
             cb.on_epoch_end(metrics)
-        if target is not None and last_eval and last_eval.accuracy >= target:
-            reached = True
-            break
-        if stopped:
+        if loop.stop_reason is not None:
             break
 
-    if threads != all_threads:
-        torch.set_num_threads(all_threads)
-    # Trained past the last whole epoch (stopped mid-epoch): the optimizer state no longer matches an epoch.
-    partial_epoch = not at_epoch_end
-    if step > 0 and evaluated_at_step != step and len(test):
-        last_eval = evaluate(model, test)
+    diverged = loop.stop_reason == STOP_DIVERGED
+    # A diverged model is not evaluated: its outputs are not numbers.
+    final = None if diverged or loop.step == 0 else loop.evaluate()
     model.eval()
     result = FitResult(
         model=model,
         config=config,
-        stopped=stopped,
-        reached_target=reached,
+        stopped=loop.stop_reason in (STOP_USER, STOP_DIVERGED),
+        reached_target=loop.stop_reason == STOP_TARGET,
         epochs_completed=len(history),
         history=history,
-        test_accuracy=last_eval.accuracy if last_eval else float("nan"),
+        test_accuracy=final.accuracy if final else float("nan"),
         train_seconds=time.perf_counter() - run_start - paused_total,
         samples_per_second=samples_seen / max(train_time, 1e-9),
-        resume_state=None if partial_epoch else _resume_state(optimizer, scheduler, len(history)),
-        epochs_trained=step / batches,
+        # Trained past the last whole epoch (stopped mid-epoch): the optimizer state no longer matches an epoch.
+        resume_state=loop.resume_state() if at_epoch_end and not diverged else None,
+        epochs_trained=loop.step / batches,
+        stop_reason=loop.stop_reason,
+        divergence=loop.divergence,
     )
-    for cb in callbacks:
+    for cb in hooks:
         cb.on_fit_end(result)
     return result

@@ -1,8 +1,8 @@
 """Experiments: queue several runs, train them one after another, compare them in a table and overlaid curves.
 
-The queue trains through the window's one ``TrainingRunner``, the way the *Train* button does (the window starts
-each run, so a queued run is saved, followed live by the prediction and ends as the current model like any
-other). This view only decides what runs next and records what each run did.
+The queue is the session's ``RunQueue``, trained by the window's one ``TrainingRunner`` and so by the same
+RunController as the *Train* button and ``cnndesk compare``: a queued run is saved, followed live by the prediction
+and ends as the current model like any other. This view lists what is queued and records what each run did.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
     Slot,
 )
@@ -43,12 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from cnndesk.engine import CnndeskError, EpochMetrics, TrainConfig, count_parameters
-from cnndesk.engine.experiments import PRESETS, RunRow, row_of, run_label, run_options, write_csv
-from cnndesk.engine.train import format_duration
+from cnndesk.engine.experiments import PRESETS, RunRow, row_of, write_csv
+from cnndesk.session.runs import DIVERGED, FAILED, NOTHING_SAVED, RunOutcome, RunPlan, RunQueue, new_run
+from cnndesk.session.text import format_eta, run_label, run_options
 
 from .plotting import pg
 from .training_panel import GrowingCurve, LossSmoother
-from .worker import LossChunk, TrainingOutcome, TrainingRunner
+from .worker import LossChunk, TrainingRunner
 
 PRESET_TITLES = {
     "activations": "Activations of the current model (ReLU / Tanh / Sigmoid / LeakyReLU)",
@@ -170,8 +170,6 @@ class ResultsModel(QAbstractTableModel):
 class ExperimentsView(QWidget):
     """Queue of runs, Run/Stop, the comparison table (exportable as CSV) and overlaid curves."""
 
-    startRequested = Signal(object)  # TrainConfig: the window starts it as it starts a Train click
-    activeChanged = Signal(bool)  # a queue is running (also in the moment between two of its runs)
     statusMessage = Signal(str)
 
     def __init__(self, runner: TrainingRunner, current_config: Callable[[], TrainConfig],
@@ -180,21 +178,23 @@ class ExperimentsView(QWidget):
         self.setObjectName("experimentsView")
         self._runner = runner
         self._current_config = current_config
-        self._pending: list[TrainConfig] = []
+        self._queue = RunQueue()  # the runs waiting, shared with the training thread that takes them in turn
+        self._listed: list[RunPlan] = []  # the same runs, in the order the list shows them
+        self._total_runs = 0
         self._runs: list[ExperimentRun] = []  # every run with curves: finished ones and the current one
         self._current: ExperimentRun | None = None
         self._active = False  # a queue is running
-        self._halt = False  # stop after the current run (Stop, a stopped or failed run, closing the window)
         self._done = 0  # runs ended in this queue, for "Run 2/4"
         self._announced = False  # the current run's "Run i/N" went to the status bar
         self._failure: str | None = None  # why the current run failed
         self._last_csv_dir = Path.home()
 
         self._build()
+        runner.runStarted.connect(self._on_run_started)
         runner.metrics.connect(self._on_metrics)
         runner.epochDone.connect(self._on_epoch)
-        runner.finished.connect(self._on_finished)
-        runner.failed.connect(self._on_failed)
+        runner.finished.connect(self._on_run_finished)
+        runner.queueFinished.connect(self._on_queue_finished)
         runner.runningChanged.connect(self._on_running_changed)
         self._update_buttons()
 
@@ -324,20 +324,21 @@ class ExperimentsView(QWidget):
 
     # -- the queue -------------------------------------------------------------------------------------
     def pending(self) -> list[TrainConfig]:
-        return list(self._pending)
+        return [plan.config for plan in self._queue.plans()]
 
     def is_active(self) -> bool:
         return self._active
 
     def add_configs(self, configs: Sequence[TrainConfig]) -> None:
         for config in configs:
+            config = replace(config, model_options=dict(config.model_options))  # the queue's own copy
             try:
-                config.validate()
+                plan = new_run(config)
             except CnndeskError as exc:
                 self._say(f"Not queued: {exc}")
                 return
-            config = replace(config, model_options=dict(config.model_options))  # the queue's own copy
-            self._pending.append(config)
+            self._queue.add(plan)
+            self._listed.append(plan)
             self.queueList.addItem(queue_text(config))
             self.queueList.item(self.queueList.count() - 1).setToolTip(f"{run_label(config)}\n{settings_text(config)}")
         self._update_buttons()
@@ -350,66 +351,52 @@ class ExperimentsView(QWidget):
 
     def remove_selected(self) -> None:
         rows = sorted({self.queueList.row(item) for item in self.queueList.selectedItems()}, reverse=True)
+        self._queue.remove(self._listed[row] for row in rows)
         for row in rows:
-            del self._pending[row]
+            del self._listed[row]
             self.queueList.takeItem(row)
         self._update_buttons()
 
     def clear_queue(self) -> None:
-        self._pending.clear()
+        self._queue.remove(self._listed)
+        self._listed.clear()
         self.queueList.clear()
         self._update_buttons()
-
-    def _pop_pending(self) -> TrainConfig:
-        self.queueList.takeItem(0)
-        return self._pending.pop(0)
 
     # -- running ---------------------------------------------------------------------------------------
     @Slot()
     def run_queue(self) -> None:
-        if self._active or not self._pending:
+        """Train the queued runs one after another through the session's RunController, as Train does."""
+        if self._active or not len(self._queue):
             return
         if self._runner.is_running():
             self._say("A training run is in progress: stop it or wait for it to end, then run the queue.")
             return
-        self._active, self._halt, self._done = True, False, 0
-        self.activeChanged.emit(True)
+        self._active, self._done, self._failure = True, 0, None
+        self._total_runs = len(self._queue)
+        self._update_progress(0.0, "Starting…")
+        self._runner.start_queue(self._queue)
         self._update_buttons()
-        self._start_next()
 
     @Slot()
     def stop_queue(self) -> None:
         """Stop the run in progress after its batch; the runs not started stay in the queue."""
-        if not self._active:
-            return
-        self._halt = True
-        if self._current is not None:
+        if self._active:
             self._runner.stop()
-        else:
-            self._end_queue()
 
     def _total(self) -> int:
-        return self._done + (self._current is not None) + len(self._pending)
+        return max(self._total_runs, self._done + (self._current is not None) + len(self._queue))
 
-    def _start_next(self) -> None:
-        if not self._active:
-            return
-        if self._halt or not self._pending:
-            self._end_queue()
-            return
-        if self._runner.is_running():  # cannot happen while Train is disabled; never two runs at once
-            self._end_queue("A training run is in progress; the queue waits.")
-            return
-        config = self._pop_pending()
-        self._current = self._new_run(config)
-        self._announced, self._failure = False, None
+    @Slot(object)
+    def _on_run_started(self, plan: RunPlan) -> None:
+        if not self._active or not any(plan is listed for listed in self._listed):
+            return  # a Train click, not one of the queue's runs
+        index = next(i for i, listed in enumerate(self._listed) if listed is plan)
+        del self._listed[index]
+        self.queueList.takeItem(index)
+        self._current = self._new_run(plan.config)
+        self._announced = False
         self._update_progress(0.0, f"Run {self._done + 1}/{self._total()}: {self._current.label} — starting…")
-        self.startRequested.emit(config)
-        if not self._runner.is_running():  # the window refused or failed to start it: keep it queued
-            self._drop_curves(self._current)
-            self._pending.insert(0, config)
-            self.queueList.insertItem(0, queue_text(config))
-            self._end_queue(f"Could not start {self._current.label}.")
 
     def _new_run(self, config: TrainConfig) -> ExperimentRun:
         number = len(self._runs) + 1
@@ -467,16 +454,15 @@ class ExperimentsView(QWidget):
             run.accuracy.item.setSymbolBrush(color)
 
     def _end_queue(self, message: str | None = None) -> None:
-        left = len(self._pending)
-        if message is None and self._halt:
-            message = f"Stopped after {self._done} run(s); {left} still queued." if left else "Stopped."
+        left = len(self._queue)
+        if message is None and left:
+            message = f"Stopped after {self._done} run(s); {left} still queued."
         elif message is None:
             message = f"Queue done: {self._done} run(s), compared in the table."
-        self._active = self._halt = False
+        self._active = False
         self._current = None
         self.progressBar.setValue(1000 if not left else self.progressBar.value())
         self._say(message)
-        self.activeChanged.emit(False)
         self._update_buttons()
 
     # -- the runner's signals (only the queue's own runs are recorded) -----------------------------------
@@ -493,7 +479,7 @@ class ExperimentsView(QWidget):
         caption = f"Run {self._done + 1}/{self._total()}: {run.label}"
         self._update_progress(done, f"{caption} — epoch {latest.epoch}/{epochs} · batch {latest.batch}/"
                                     f"{latest.batches_per_epoch} · loss {smoothed[-1]:.4f} · "
-                                    f"ETA {format_duration(latest.eta)}")
+                                    f"ETA {format_eta(latest.eta)}")
         if not self._announced:
             self._announced = True
             self.statusMessage.emit(f"{caption} training; the prediction follows its weights.")
@@ -504,40 +490,40 @@ class ExperimentsView(QWidget):
             self._current.accuracy.extend(np.array([metrics.epoch], np.float64), np.array([metrics.test_accuracy]))
 
     @Slot(object)
-    def _on_finished(self, outcome: TrainingOutcome) -> None:
+    def _on_run_finished(self, outcome: RunOutcome) -> None:
         run = self._current
         if run is None:
             return
+        self._current = None
         result = outcome.result
-        run.row = row_of(result, count_parameters(result.model))
+        if outcome.status == NOTHING_SAVED:  # stopped before it had anything to show: queued again
+            self._drop_curves(run)
+            self._listed.insert(0, outcome.plan)
+            self.queueList.insertItem(0, queue_text(outcome.plan.config))
+            return
+        if result is None:  # failed before it trained: no row, no curves
+            self._drop_curves(run)
+            self._failure = f"Run {self._done + 1} ({run.label}) failed: {outcome.error}"
+            return
+        # The row reports the model the run ended with, the one now current and saved (see session.runs).
+        row = row_of(result, count_parameters(result.model))
+        if outcome.model is not None:
+            row = replace(row, test_accuracy=outcome.test_accuracy, epochs=outcome.epochs)
+        run.row = row
         self.results.add(run)
         # The header measures its contents when the table is laid out anew (a sort), not for an appended row.
         self.table.resizeColumnsToContents()
         self._done += 1
-        if result.stopped:
-            self._halt = True  # Stop (here or in the Training tab) ends the queue
+        if not outcome.succeeded:
+            self._failure = outcome.message if outcome.status in (FAILED, DIVERGED) else None
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        run = self._current
-        if run is None:
-            return
-        self._drop_curves(run)
-        self._halt = True
-        self._failure = f"Run {self._done + 1} ({run.label}) failed: {message}"
+    @Slot()
+    def _on_queue_finished(self) -> None:
+        if self._active:
+            self._end_queue(self._failure)
 
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
-        if not running and self._active and self._current is not None:
-            ended = self._current.row is not None  # else it failed, or the window is closing
-            self._current = None
-            if not ended:
-                self._end_queue(self._failure or "The run ended without a result; the queue stopped.")
-            elif self._halt or not self._pending:
-                self._end_queue()
-            else:
-                # The next run starts from the event loop, once every slot has seen this run end.
-                QTimer.singleShot(0, self, self._start_next)
         self._update_buttons()
 
     # -- results ---------------------------------------------------------------------------------------
@@ -591,10 +577,10 @@ class ExperimentsView(QWidget):
     @Slot()
     def _update_buttons(self) -> None:
         busy = self._active or self._runner.is_running()
-        self.runQueueButton.setEnabled(not busy and bool(self._pending))
+        self.runQueueButton.setEnabled(not busy and bool(self._listed))
         self.stopQueueButton.setEnabled(self._active)
         self.removeButton.setEnabled(bool(self.queueList.selectedItems()))
-        self.clearQueueButton.setEnabled(bool(self._pending))
+        self.clearQueueButton.setEnabled(bool(self._listed))
         self.clearResultsButton.setEnabled(not self._active and bool(self._runs))
         self.exportButton.setEnabled(bool(self.results.runs))
         self.exportAction.setEnabled(bool(self.results.runs))

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,22 +34,26 @@ from PySide6.QtWidgets import (
 
 from cnndesk import engine  # its names load PyTorch on first use, not here
 from cnndesk.errors import CnndeskError
-from cnndesk.locations import checkpoints_dir, is_pretrained, pretrained_path
+from cnndesk.locations import checkpoints_dir, pretrained_path
+from cnndesk.session.state import CurrentModel, Session
 
 from .activations import ActivationsView
 from .canvas import DrawingCanvas
 from .input_view import InputView
 from .predictions import PredictionLabel, ProbabilityBars
 from .restore_bar import RestoreBar
+from .settings import restore_form, restore_window, save_window
 from .summary_view import SummaryView
+from .tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
     from cnndesk.engine import Inspection, Network, Predictor, Preprocessed, TrainConfig
-    from cnndesk.runs import InterruptedRun
+    from cnndesk.session.markers import InterruptedRun
+    from cnndesk.session.runs import RunOutcome, RunPlan
 
     from .experiments import ExperimentsView
     from .training_panel import TrainingPanel
-    from .worker import LossChunk, TrainingOutcome, TrainingRunner
+    from .worker import LossChunk, TrainingRunner
 
 # While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
 # event loop: the prediction trails the pen by one model pass and never by a fixed delay.
@@ -57,43 +61,31 @@ PREDICT_INTERVAL_MS = 0
 PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 TRAINING_PANEL_ROWS = 18  # the panel's height in spin-box heights, rounded up (its form, buttons and progress)
+TASKS_SHUTDOWN_S = 10  # how long closing waits for a background task other than the import
+TASK_ERROR_CHARS = 160  # a failed background task's message in the status bar, cut to one short line
 RESTORE_BAR_WIDTH = 600  # px, the floating offer to restore an interrupted run (less in a narrower window)
 CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
+# Imported first, in this order (see import_engine). torch.optim imports torch._dynamo (~1 s) the first time an
+# optimizer is made: done at start-up, not on Train.
+PYTORCH_MODULES = ("torch", "torchvision", "torch._dynamo")
 # What the second step needs, each importing PyTorch or the engine modules built on it.
 ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndesk.engine.preprocess",
-                  "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.runs", "cnndesk.ui.worker",
+                  "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers", "cnndesk.ui.worker",
                   "cnndesk.ui.training_panel", "cnndesk.ui.experiments")
 
 
 def import_engine() -> None:
-    """Import PyTorch and everything the model and training need (the slow part of start-up)."""
+    """Import PyTorch and everything the model and training need (the slow part of start-up).
+
+    All in one thread, in this order, before any other thread uses PyTorch: torchvision's import pulls in
+    torch._dynamo, and two threads importing it at once (or one importing while another exits or uses torch) failed
+    with "operator flex_lib::zeros_and_scatter does not exist".
+    """
     import importlib
 
-    for name in ENGINE_MODULES:
+    for name in (*PYTORCH_MODULES, *ENGINE_MODULES):
         importlib.import_module(name)
-
-
-class EngineLoader(QObject):
-    """Imports the engine on a plain thread and reports on the GUI thread (queued signals)."""
-
-    loaded = Signal()
-    failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.thread = threading.Thread(target=self._run, name="cnndesk-import", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            import_engine()
-        except Exception as exc:  # a broken install: say what, and keep the window
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.loaded.emit()
 
 
 class MainWindow(QMainWindow):
@@ -111,19 +103,23 @@ class MainWindow(QMainWindow):
     def __init__(self, checkpoint: str | Path | None = None, *, load_engine: bool = True) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        self.resize(1400, 900)
         self._input: Preprocessed | None = None
         self._inspection: Inspection | None = None
         self.predictions_made = 0  # views refreshed with a new inspection (for tests and the self-test)
-        self._follow_training = False
-        self._model_path: Path | None = None
-        self._model_meta: dict[str, Any] = {}
-        self._user_path: Path | None = None  # where "Save" writes without asking
+        self._follow_training = False  # the views show the weights of the run in progress
+        self._prepared: RunPlan | None = None  # the run whose form and curves were set up when it was asked for
+        # The state the window's views share (current model, input, inspection); they follow its events.
+        self.session = Session()
+        self.session.model_changed.connect(self._on_model_changed)
         self._checkpoint = checkpoint
         self.engine_ready = False  # the second step is done: model, training panel, runner
         self._closing = False
-        self._loader: EngineLoader | None = None
-        self._preload: threading.Thread | None = None
+        # The one runner for background jobs other than training (the imports, the MNIST preload): one at a time,
+        # in order, outcomes delivered here on the GUI thread.
+        self.tasks = TaskRunner(self)
+        self.tasks.failed.connect(self._on_task_failed)
+        self._import_task: Task | None = None
+        self._preload_task: Task | None = None
 
         self.canvas = DrawingCanvas()
         self.predictionLabel = PredictionLabel()
@@ -149,15 +145,18 @@ class MainWindow(QMainWindow):
         else:
             self.predictionLabel.setText("Loading…")
             self.statusBar().showMessage("Loading PyTorch…")
+        restore_window(self)  # the last launch's geometry (fitted to this screen), splitters, tabs and brush
+        app = QApplication.instance()
+        if app is not None:  # quitting with the window still open: closeEvent does not come
+            app.aboutToQuit.connect(self._save_settings)
 
     def start_loading(self) -> None:
         """Import PyTorch in the background; the window completes itself when it is in."""
-        if self.engine_ready or self._loader is not None:
+        if self.engine_ready or self._import_task is not None:
             return
-        self._loader = EngineLoader(self)
-        self._loader.loaded.connect(self.finish_loading)
-        self._loader.failed.connect(self._on_engine_failed)
-        self._loader.start()
+        # The first task on the runner: whatever is submitted after it (the preload) starts once it has ended.
+        self._import_task = self.tasks.submit(import_engine, name="import", on_done=lambda _: self.finish_loading(),
+                                              on_error=self._on_engine_failed)
 
     @Slot()
     def finish_loading(self) -> None:
@@ -171,6 +170,7 @@ class MainWindow(QMainWindow):
         from .worker import TrainingRunner
 
         self.trainingPanel = TrainingPanel()
+        restore_form(self.trainingPanel)  # the form as the user left it last time
         self.runner = TrainingRunner(self)
         self.experiments = ExperimentsView(self.runner, self.trainingPanel.config)
         sizes = self.mainSplitter.sizes()
@@ -195,9 +195,9 @@ class MainWindow(QMainWindow):
         self.engine_ready = True
         self._load_initial_model(self._checkpoint)  # predicts whatever was drawn meanwhile
         # Read MNIST in the background now (the first time ever, through torchvision: seconds), so that the first
-        # Train starts at once. A plain thread: it only shares the GIL in short slices, so the window stays live.
-        self._preload = threading.Thread(target=self._preload_data, name="cnndesk-preload", daemon=True)
-        self._preload.start()
+        # Train starts at once. In the background it only shares the GIL in short slices, so the window stays live;
+        # submitted here, once the import task has succeeded, and the runner starts it only after that task ended.
+        self._preload_task = self.tasks.submit(self._preload_data, name="preload")  # failures: _on_task_failed
         self.offer_restore()
         self.engineReady.emit()
 
@@ -206,16 +206,23 @@ class MainWindow(QMainWindow):
         self.predictionLabel.setText("No model")
         self._show_error(f"cnndesk could not load PyTorch, so it cannot predict or train: {message}")
 
-    def wait_for_preload(self, timeout: float | None = None) -> None:
-        if self._preload is not None:
-            self._preload.join(timeout)
+    @Slot(str)
+    def _on_task_failed(self, message: str) -> None:
+        """A background task without its own error handler failed (e.g. the preload): one short line."""
+        line = message.splitlines()[0] if message else "unknown error"
+        if len(line) > TASK_ERROR_CHARS:
+            line = line[: TASK_ERROR_CHARS - 1] + "…"
+        self.statusBar().showMessage(f"Background task failed: {line}", 15000)
+
+    def wait_for_preload(self, timeout: float | None = None) -> bool:
+        """Block until the MNIST preload has ended (None: however long). True if it has, or was never started."""
+        return self._preload_task is None or self._preload_task.wait(timeout)
 
     @staticmethod
     def _preload_data() -> None:
+        """The preload task (torch and torch._dynamo are already in: the import task ran first)."""
         with contextlib.suppress(CnndeskError):  # reported when training asks for the data
             engine.load_mnist()
-        # torch.optim imports torch._dynamo (~1 s) the first time an optimizer is made: done now, not on Train.
-        import torch._dynamo  # noqa: F401
 
         # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
         # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
@@ -251,7 +258,7 @@ class MainWindow(QMainWindow):
         middle_widget = QWidget()
         middle_widget.setLayout(middle)
 
-        top = QSplitter(Qt.Orientation.Horizontal)
+        top = QSplitter(Qt.Orientation.Horizontal, objectName="topSplitter")
         top.addWidget(left_widget)
         top.addWidget(middle_widget)
         self.inspectTabs = QTabWidget(objectName="inspectTabs")
@@ -370,46 +377,51 @@ class MainWindow(QMainWindow):
         panel.startRequested.connect(self.start_training)
         panel.pauseToggled.connect(self._pause_training)
         panel.stopRequested.connect(self.runner.stop)
+        panel.resumeRequested.connect(self.resume_dialog)
+        self.runner.runStarted.connect(self._on_run_started)
         self.runner.started.connect(self._on_training_started)
         self.runner.metrics.connect(self._on_metrics)
         self.runner.epochDone.connect(panel.add_epoch)
         self.runner.weights.connect(self._on_weights)
-        self.runner.finished.connect(self._on_training_finished)
-        self.runner.failed.connect(self._on_training_failed)
-        panel.resumeRequested.connect(self.resume_dialog)
+        self.runner.finished.connect(self._on_run_finished)
+        self.runner.runningChanged.connect(self._update_training_controls)
         self.restoreBar.resumeRequested.connect(self._restore_resume)
         self.restoreBar.openRequested.connect(self._restore_open)
         self.restoreBar.discardRequested.connect(self._restore_discard)
-        self.runner.runningChanged.connect(self._update_training_controls)
-        # A queue trains through the same runner; Train stays disabled from its first run to its last.
-        self.experiments.startRequested.connect(self.start_training)
-        self.experiments.activeChanged.connect(self._update_training_controls)
         self.experiments.statusMessage.connect(self.statusBar().showMessage)
 
     # -- the current model -----------------------------------------------------------------------------
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
         path = Path(checkpoint) if checkpoint else pretrained_path("lenet5")
         try:
-            self.set_model(*engine.load_model(path), path=path)
+            self.session.open_model(path)
         except CnndeskError as exc:
-            self.set_model(engine.build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
+            self.session.set_model(engine.build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
             self.statusBar().showMessage(f"{exc} Starting with an untrained LeNet5: train it below.")
 
     def set_model(self, model: Network, meta: dict[str, Any], path: Path | None) -> None:
-        """Make ``model`` the one that predicts (a CPU copy) and refresh every view."""
-        self.predictor.set_model(model)
-        self._model_meta = meta
-        self._model_path = path
-        bundled = path is not None and is_pretrained(path)
-        self._user_path = None if bundled or path is None else path
-        accuracy = meta.get("metrics", {}).get("test_accuracy")
-        name = meta.get("model", {}).get("name", model.name)
-        where = "bundled" if bundled else (path.name if path else "untrained")
-        score = f", {accuracy:.2%} test accuracy" if isinstance(accuracy, float) else ""
-        self.modelStatus.setText(f"Model: {name} ({where}{score})")
-        self.setWindowTitle(f"cnndesk — {name} ({where})")
+        """Make ``model`` the current one (the session tells every view)."""
+        self.session.set_model(model, meta, path)
+
+    def _on_model_changed(self, current: CurrentModel) -> None:
+        """The current model changed (opened, trained, restored): it predicts (a CPU copy), every view follows."""
+        self._follow_training = False
+        self.predictor.set_model(current.model)
+        where = "bundled" if current.bundled else (current.path.name if current.path else "untrained")
+        accuracy = current.test_accuracy
+        score = f", {accuracy:.2%} test accuracy" if accuracy is not None else ""
+        self.modelStatus.setText(f"Model: {current.name} ({where}{score})")
+        self.setWindowTitle(f"cnndesk — {current.name} ({where})")
         self._show_architecture()
         self.update_prediction()
+
+    @property
+    def _model_meta(self) -> dict[str, Any]:
+        return self.session.model.meta if self.session.model is not None else {}
+
+    @property
+    def _model_path(self) -> Path | None:
+        return self.session.model.path if self.session.model is not None else None
 
     def _show_architecture(self) -> None:
         import numpy as np
@@ -431,6 +443,7 @@ class MainWindow(QMainWindow):
         if not self.engine_ready:  # predicted once the model is in (finish_loading)
             return
         self._input = None if self.canvas.is_empty() else engine.preprocess(self.canvas.ink_array())
+        self.session.set_input(self._input)
         self._refresh_views()
 
     def _refresh_views(self) -> None:
@@ -440,6 +453,7 @@ class MainWindow(QMainWindow):
             self.probabilities.set_probabilities(None)
             self.inputView.show_steps(None)
             self.activations.show_inspection(None)
+            self.session.set_inspection(None)
             return
         self._inspection = self.predictor.inspect(self._input.centred)
         self.predictions_made += 1
@@ -447,6 +461,7 @@ class MainWindow(QMainWindow):
         self.probabilities.set_probabilities(self._inspection.probabilities)
         self.inputView.show_steps(self._input)
         self.activations.show_inspection(self._inspection)
+        self.session.set_inspection(self._inspection)
 
     @property
     def inspection(self) -> Inspection | None:
@@ -455,11 +470,19 @@ class MainWindow(QMainWindow):
     # -- training --------------------------------------------------------------------------------------
     @Slot(object)
     def start_training(self, config: TrainConfig) -> None:
+        """Train a new run of ``config``; the session's RunController saves it and settles the model it ends with."""
+        from cnndesk.session.runs import new_run
+
         if self.runner.is_running():
             return
+        try:
+            plan = new_run(config)
+        except CnndeskError as exc:
+            self._show_error(str(exc))
+            return
         self.trainingPanel.reset_curves()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.runner.start(config, autosave_path=checkpoints_dir() / f"{config.model}-{stamp}.safetensors")
+        self._prepared = plan
+        self.runner.start(plan)
         self.statusBar().showMessage(f"Preparing {config.model}…")
 
     def resume_from(self, path: str | Path) -> bool:
@@ -467,37 +490,34 @@ class MainWindow(QMainWindow):
 
         False, with a message, if it cannot be resumed (weights only, already finished, damaged, a run going on).
         """
-        path = Path(path)
-        if self.runner.is_running() or self.experiments.is_active():
+        from cnndesk.session.runs import resume_run
+
+        if self.runner.is_running():
             self._show_error("A run is in progress: stop it before resuming another.")
             return False
         try:
-            point = engine.resume_point(path)
+            # The device is the one setting that belongs to this machine, not to the run.
+            plan = resume_run(path, device=self.trainingPanel.deviceCombo.currentData())
         except CnndeskError as exc:
             self._show_error(str(exc))
             return False
-        if point.finished:
-            # (More epochs would need a new schedule: OneCycle and cosine are planned for the run's length.)
-            self._show_error(f"{path.name} already finished all {point.config.epochs} epochs of its run: there is "
-                             "nothing left to resume. Open it as the model, or train a new run.")
-            return False
-        config = point.config
-        config.device = self.trainingPanel.deviceCombo.currentData()  # the one setting that belongs to this machine
-        self.trainingPanel.prepare_resume(point)
-        self.runner.start(config, autosave_path=path, resume_from=path)
-        self.statusBar().showMessage(f"Resuming {config.model} at epoch {point.epochs_completed + 1} of "
-                                     f"{config.epochs}…")
+        point = plan.resume
+        self.trainingPanel.prepare_resume(point)  # its settings in the form, its earlier epochs in the plot
+        self._prepared = plan
+        self.runner.start(plan)
+        self.statusBar().showMessage(f"Resuming {plan.config.model} at epoch {point.epochs_completed + 1} of "
+                                     f"{plan.config.epochs}…")
         return True
 
     def resume_dialog(self) -> None:
-        if self.runner.is_running() or self.experiments.is_active():
+        if self.runner.is_running():
             return
         path, _ = QFileDialog.getOpenFileName(self, "Resume training", str(checkpoints_dir()), CHECKPOINT_FILTER)
         if path:
             self.resume_from(path)
 
     def _update_training_controls(self, *_: object) -> None:
-        busy = self.runner.is_running() or self.experiments.is_active()
+        busy = self.runner.is_running()
         self.trainingPanel.set_running(busy)
         self.resumeRunAction.setEnabled(not busy)
 
@@ -509,8 +529,18 @@ class MainWindow(QMainWindow):
             self.runner.resume()
 
     @Slot(object)
+    def _on_run_started(self, plan: RunPlan) -> None:
+        """A run of a queue (or a Train click, a queue of one) is about to train: the form and curves show it."""
+        if plan is self._prepared:  # done when it was asked for
+            return
+        if plan.resume is not None:
+            self.trainingPanel.prepare_resume(plan.resume)
+        else:
+            self.trainingPanel.reset_curves()
+
+    @Slot(object)
     def _on_training_started(self, info) -> None:
-        # Watch the new network learn: the prediction follows its weight snapshots from now on.
+        # Watch the new network learn: the prediction follows its weight snapshots until the run ends.
         self.trainingPanel.on_started(info)
         self._follow_training = True
         config = info.config
@@ -531,31 +561,23 @@ class MainWindow(QMainWindow):
             self._refresh_views()
 
     @Slot(object)
-    def _on_training_finished(self, outcome: TrainingOutcome) -> None:
-        result = outcome.result
-        self._follow_training = False
-        meta = {"model": result.model.config, "training": result.config.to_dict(), "metrics": result.metrics()}
-        self.set_model(result.model, meta, path=outcome.checkpoint)
-        self._user_path = None  # "Save" asks where the first time
-        how = "stopped" if result.stopped else "finished"
-        saved = f" Saved to {outcome.checkpoint}." if outcome.checkpoint else ""
-        if outcome.checkpoint and result.resume_state is None and result.epochs_completed > 0:
-            saved = f" {outcome.checkpoint.name} keeps epoch {result.epochs_completed}: Resume run… continues it."
-        message = (f"Training {how}: {result.epochs_completed} epoch(s), test accuracy "
-                   f"{result.test_accuracy:.2%}, {result.train_seconds:.1f} s.{saved}")
-        self.trainingPanel.statusLabel.setText(message)
-        self.statusBar().showMessage(message, 15000)
+    def _on_run_finished(self, outcome: RunOutcome) -> None:
+        """What is shown is what is saved: the run's saved model becomes current, or the previous one returns."""
+        from cnndesk.session.runs import DIVERGED, FAILED
 
-    @Slot(str)
-    def _on_training_failed(self, message: str) -> None:
         self._follow_training = False
-        self.trainingPanel.statusLabel.setText(f"Training failed: {message}")
-        self._show_error(f"Training failed: {message}")
+        self.session.apply_outcome(outcome)
+        message = outcome.message
+        self.trainingPanel.statusLabel.setText(message)
+        if outcome.status in (FAILED, DIVERGED):
+            self._show_error(message)
+        else:
+            self.statusBar().showMessage(message, 15000)
 
     # -- restoring a run cnndesk closed in the middle of -------------------------------------------------
     def offer_restore(self) -> None:
         """Offer the runs that a crash or kill interrupted (their marker outlived their process), one at a time."""
-        from cnndesk.runs import interrupted_runs
+        from cnndesk.session.markers import interrupted_runs
 
         self._interrupted = interrupted_runs()
         self._offer_next_restore()
@@ -619,12 +641,10 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: str | Path) -> bool:
         try:
-            model, meta = engine.load_model(path)
+            self.session.open_model(path)
         except CnndeskError as exc:
             self._show_error(str(exc))
             return False
-        self._follow_training = False
-        self.set_model(model, meta, Path(path))
         return True
 
     def open_model_dialog(self) -> None:
@@ -638,20 +658,21 @@ class MainWindow(QMainWindow):
             self.canvas.load_file(path)
 
     def save_model_to(self, path: str | Path) -> Path | None:
-        meta = self._model_meta
         try:
-            saved = engine.save_checkpoint(self.predictor.model, path, meta.get("training"), meta.get("metrics"))
+            saved = self.session.save_model(path)
         except CnndeskError as exc:
             self._show_error(str(exc))
             return None
-        self._user_path = saved
-        self._model_path = saved
         self.statusBar().showMessage(f"Saved {saved}", 10000)
         return saved
 
     def save_model(self) -> None:
-        if self._user_path is not None:
-            self.save_model_to(self._user_path)
+        """Save where the model came from, unless that is a bundled model or a run's own autosave: then ask."""
+        current = self.session.model
+        own_file = (current is not None and current.path is not None and not current.bundled
+                    and current.path.parent.resolve() != checkpoints_dir().resolve())
+        if own_file:
+            self.save_model_to(current.path)
         else:
             self.save_model_as()
 
@@ -668,22 +689,29 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop training and join its thread (and the loading threads); safe to call more than once."""
+        """Stop training and join its thread (and the background tasks); safe to call more than once."""
         self._closing = True
-        if self._loader is not None:
-            self._loader.thread.join()  # an import cut short at exit can crash the interpreter
+        self.tasks.shutdown(timeout_s=0)  # cancel what has not started, flag the rest; no callback runs after this
+        if self._import_task is not None:
+            self._import_task.wait()  # an import cut short at exit can crash the interpreter: no bound here
         if self.engine_ready:
             self.experiments.stop_queue()  # first, so that no queued run starts after this one
             self.runner.shutdown()
-        self.wait_for_preload(timeout=10)
+        self.tasks.shutdown(timeout_s=TASKS_SHUTDOWN_S)  # the preload and the like: a bounded wait
+
+    def _save_settings(self) -> None:
+        """At quit, if the window is still open (closeEvent saves otherwise); saving twice writes the same."""
+        if self.isVisible():
+            save_window(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        save_window(self)  # before shutdown(): the form and the tabs are still as the user left them
         self.shutdown()
         super().closeEvent(event)
 
 
 def _clear_marker(marker) -> None:
-    from cnndesk.runs import clear_marker
+    from cnndesk.session.markers import clear_marker
 
     clear_marker(marker)
 

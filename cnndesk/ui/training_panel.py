@@ -29,7 +29,7 @@ from cnndesk.engine import (
     available_devices,
 )
 from cnndesk.engine.models import ACTIVATIONS, INITS, POOLINGS
-from cnndesk.engine.train import format_duration
+from cnndesk.session.text import format_eta
 
 from .plotting import pg
 
@@ -404,10 +404,69 @@ class TrainingPanel(QWidget):
         if not self.pauseButton.isChecked():
             self.statusLabel.setText(
                 f"Epoch {latest.epoch}/{self._epochs_total} · batch {latest.batch}/{latest.batches_per_epoch} · "
-                f"loss {value:.4f} · {latest.samples_per_second:,.0f} samples/s · ETA {format_duration(latest.eta)}"
+                f"loss {value:.4f} · {latest.samples_per_second:,.0f} samples/s · ETA {format_eta(latest.eta)}"
             )
 
     def add_epoch(self, metrics: EpochMetrics) -> None:
         x = np.array([metrics.epoch], np.float64)
         self.trainAccuracy.extend(x, np.array([metrics.train_accuracy]))
         self.testAccuracy.extend(x, np.array([metrics.test_accuracy]))
+
+    # -- remembered between launches (cnndesk.ui.settings) ---------------------------------------------
+    def _form_fields(self) -> dict[str, QWidget]:
+        return {"epochs": self.epochsSpin, "samples": self.samplesSpin, "batch": self.batchSpin, "lr": self.lrSpin,
+                "optimizer": self.optimizerCombo, "schedule": self.scheduleCombo,
+                "weight_decay": self.weightDecaySpin, "device": self.deviceCombo, "seed": self.seedSpin,
+                "augment": self.augmentCheck}
+
+    def form_state(self) -> dict[str, object]:
+        """The whole form as plain JSON values: the model, all its option widgets, the training recipe."""
+        state: dict[str, object] = {"model": self.modelCombo.currentData()}
+        state["options"] = {key: self._option_value(key) for key in self._optionWidgets}
+        state.update({key: self._widget_value(widget) for key, widget in self._form_fields().items()})
+        return state
+
+    def set_form_state(self, state: dict[str, object]) -> None:
+        """Set the form from ``form_state()``'s dict, of this or another version: a value the widgets cannot take
+        (a model or a device not here, a number out of range, a wrong type) keeps the default, silently."""
+        if not isinstance(state, dict):
+            return
+        # The model first: choosing it applies its recipe, which the saved values then override.
+        self._restore_widget(self.modelCombo, state.get("model"))
+        options = state.get("options")
+        if isinstance(options, dict) and self.modelCombo.currentData() == state.get("model"):  # not another's
+            takes = MODELS[self.modelCombo.currentData()].defaults  # the others show what the model has instead
+            for key, widget in self._optionWidgets.items():
+                if key in takes:
+                    self._restore_widget(widget, options.get(key))
+        for key, widget in self._form_fields().items():
+            self._restore_widget(widget, state.get(key))
+
+    @staticmethod
+    def _widget_value(widget: QWidget) -> object:
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QSpinBox | QDoubleSpinBox):
+            return widget.value()
+        raise TypeError(f"no value for {type(widget).__name__}")
+
+    @staticmethod
+    def _restore_widget(widget: QWidget, value: object) -> None:
+        """Set ``value`` only where it is one of the widget's own: an item of a combo, in a spin box's range."""
+        if isinstance(widget, QComboBox):
+            index = widget.findData(value) if isinstance(value, str) else -1
+            if index >= 0:
+                widget.setCurrentIndex(index)
+        elif isinstance(widget, QCheckBox):
+            if isinstance(value, bool):
+                widget.setChecked(value)
+        elif isinstance(value, bool):  # a number below; JSON's true is not one
+            return
+        elif isinstance(widget, QSpinBox):
+            if isinstance(value, int) and widget.minimum() <= value <= widget.maximum():
+                widget.setValue(value)
+        elif (isinstance(widget, QDoubleSpinBox) and isinstance(value, int | float)
+              and widget.minimum() <= value <= widget.maximum()):  # NaN compares False: kept out too
+            widget.setValue(float(value))

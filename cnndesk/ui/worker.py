@@ -1,8 +1,9 @@
-"""The bridge between the engine's training loop and the GUI thread.
+"""The bridge between the session's RunController and the GUI thread.
 
-``TrainingWorker`` runs ``engine.fit`` in a ``QThread`` and turns its events into coalesced Qt signals: batch
-losses ten times a second (the latest progress wins), weight snapshots (CPU clones) twice a second.
-``TrainingRunner`` owns the thread's life: start, pause, stop, and a bounded join on shutdown.
+``TrainingWorker`` runs a queue of runs in a ``QThread`` (the same RunController as ``cnndesk train`` and
+``cnndesk compare``: one save rule) and turns the engine's events into coalesced Qt signals: batch losses ten times
+a second (the latest progress wins), weight snapshots (CPU clones) twice a second. ``TrainingRunner`` owns the
+thread's life: start, pause, stop, and a bounded join on shutdown.
 """
 
 from __future__ import annotations
@@ -11,26 +12,13 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from cnndesk.engine import (
-    BatchMetrics,
-    EpochMetrics,
-    FitInfo,
-    FitResult,
-    TrainConfig,
-    TrainingCallback,
-    TrainingControl,
-    fit,
-    save_checkpoint,
-    snapshot_weights,
-)
-from cnndesk.engine.errors import CnndeskError
-from cnndesk.runs import RunMarker, clear_marker, mark_run
+from cnndesk.engine import BatchMetrics, EpochMetrics, FitInfo, FitResult, TrainingCallback, snapshot_weights
+from cnndesk.session.runs import FAILED, RunController, RunOutcome, RunPlan, RunQueue
 
 # Torch's own choice of intra-op threads (the physical cores), read before the GUI thread lowers its own count:
 # the trainer keeps the machine's cores. CNNDESK_TRAIN_THREADS overrides it, for measuring.
@@ -55,12 +43,6 @@ class LossChunk:
     steps: np.ndarray
     losses: np.ndarray
     latest: BatchMetrics
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    result: FitResult
-    checkpoint: Path | None  # where the trained model was saved automatically
 
 
 class _SignalBridge(TrainingCallback):
@@ -114,95 +96,77 @@ class _SignalBridge(TrainingCallback):
 
 
 class TrainingWorker(QObject):
-    started = Signal(object)  # FitInfo
+    """Runs a queue of runs (a Train click is a queue of one) through the session's RunController."""
+
+    runStarted = Signal(object)  # RunPlan, before it trains
+    started = Signal(object)  # FitInfo, once its data and model are ready
     metrics = Signal(object)  # LossChunk
     epochDone = Signal(object)  # EpochMetrics
     weights = Signal(object)  # dict[str, Tensor], CPU clones
-    finished = Signal(object)  # TrainingOutcome
-    failed = Signal(str)
+    runFinished = Signal(object)  # RunOutcome: every run ends with one, failures included
+    finished = Signal()  # the queue ended
 
-    def __init__(self, config: TrainConfig, control: TrainingControl, autosave_path: Path | None,
-                 resume_from: Path | None = None) -> None:
+    def __init__(self, controller: RunController, queue: RunQueue) -> None:
         super().__init__()
-        self.config = config
-        self.control = control
-        self.autosave_path = autosave_path
-        self.resume_from = resume_from
+        self.controller = controller
+        self.queue = queue
 
     @Slot()
     def run(self) -> None:
         # Thread counts are per thread in torch: set this one's, whatever the GUI thread chose for its own.
         torch.set_num_threads(_train_threads())
         try:
-            result = fit(self.config, callbacks=[_SignalBridge(self)], control=self.control,
-                         autosave_path=self.autosave_path, resume_from=self.resume_from)
-            path = None
-            if self.autosave_path is not None and result.resume_state is None and result.epochs_completed > 0:
-                # Stopped mid-epoch: keep the autosave of the last whole epoch, which a resume can continue.
-                path = self.autosave_path
-            elif self.autosave_path is not None and result.epochs_completed + int(result.stopped) > 0:
-                path = save_checkpoint(result.model, self.autosave_path, self.config.to_dict(), result.metrics(),
-                                       resume=result.resume_state)
-            self.finished.emit(TrainingOutcome(result, path))
-        except CnndeskError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # exceptions never cross threads: report and end cleanly
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.controller.run_queue(self.queue, callbacks_for=lambda plan: [_SignalBridge(self)],
+                                      on_start=self.runStarted.emit, on_outcome=self.runFinished.emit)
+        finally:  # exceptions never cross threads: run_queue reports each run's failure as its outcome
+            self.finished.emit()
 
 
 class TrainingRunner(QObject):
-    """Starts a worker thread per run and always joins it; re-emits the worker's signals."""
+    """Starts a worker thread per queue and always joins it; re-emits the worker's signals on the GUI thread."""
 
+    runStarted = Signal(object)
     started = Signal(object)
     metrics = Signal(object)
     epochDone = Signal(object)
     weights = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
+    finished = Signal(object)  # RunOutcome, at the end of every run (a failed one included)
+    failed = Signal(str)  # why a run failed (after its ``finished``)
+    queueFinished = Signal()
     runningChanged = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, controller: RunController | None = None) -> None:
         super().__init__(parent)
+        self.controller = controller or RunController()
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
-        self._control: TrainingControl | None = None
-        self._marker: RunMarker | None = None
         self._interactive = False
 
     def is_running(self) -> bool:
         return self._thread is not None
 
     def is_paused(self) -> bool:
-        return self._control is not None and self._control.paused
+        return self.controller.paused
 
-    def start(self, config: TrainConfig, autosave_path: Path | None = None, resume_from: Path | None = None) -> None:
-        """Train ``config`` in a new thread; ``resume_from`` continues that checkpoint's run (see engine.fit).
+    def start(self, plan: RunPlan) -> None:
+        """Train one run in a new thread."""
+        self.start_queue(RunQueue([plan]))
 
-        A run that autosaves leaves a marker in the user data folder until it ends, so that the next launch can
-        offer to restore it if cnndesk does not get to end it (crash, kill).
-        """
+    def start_queue(self, queue: RunQueue) -> None:
+        """Train the queue's runs one after another in a new thread; a run that does not succeed ends it."""
         if self._thread is not None:
             raise RuntimeError("A training run is already in progress.")
-        if autosave_path is not None:
-            try:
-                self._marker = mark_run(autosave_path, config.model)
-            except OSError:
-                self._marker = None  # crash restore is a safety net: a read-only data folder must not stop training
-        self._control = TrainingControl()
+        self.controller.resume()  # a new queue starts unpaused
         self.set_interactive(self._interactive)  # a run started mid-stroke
         thread = QThread()
         thread.setObjectName("cnndesk-training")
-        worker = TrainingWorker(config, self._control, autosave_path, resume_from)
+        worker = TrainingWorker(self.controller, queue)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.started.connect(self.started)
-        worker.metrics.connect(self.metrics)
-        worker.epochDone.connect(self.epochDone)
-        worker.weights.connect(self.weights)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
+        for name in ("runStarted", "started", "metrics", "epochDone", "weights"):
+            getattr(worker, name).connect(getattr(self, name))
+        worker.runFinished.connect(self._on_run_finished)
         worker.finished.connect(thread.quit)
-        worker.failed.connect(thread.quit)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker
         thread.start()
@@ -215,51 +179,45 @@ class TrainingRunner(QObject):
         drawing feedback's p95 while training was ~31 ms with both threads, ~20 ms with one.
         """
         self._interactive = active
-        if self._control is not None:
-            self._control.limit_threads(_train_threads() - 1 if active else None)
+        self.controller.limit_threads(_train_threads() - 1 if active else None)
 
     def pause(self) -> None:
-        if self._control is not None:
-            self._control.pause()
+        self.controller.pause()
 
     def resume(self) -> None:
-        if self._control is not None:
-            self._control.resume()
+        self.controller.resume()
 
     def stop(self) -> None:
-        if self._control is not None:
-            self._control.stop()
+        """Stop the run in progress after its batch; the rest of its queue stays queued."""
+        self.controller.stop()
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
         """Stop and join the worker thread (window closing, app quitting). True if it ended."""
         if self._thread is None:
             return True
         self.stop()
+        self.controller.resume()  # a paused run must wake up to stop
         thread = self._thread
-        thread.quit()
+        thread.quit()  # its event loop ends once the run returns (the queued quit would wait for this thread)
         ended = thread.wait(timeout_ms)
         if ended:
             self._on_thread_finished()
         return ended
 
     @Slot(object)
-    def _on_finished(self, outcome: TrainingOutcome) -> None:
+    def _on_run_finished(self, outcome: RunOutcome) -> None:
         self.finished.emit(outcome)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self.failed.emit(message)
+        if outcome.status == FAILED:
+            self.failed.emit(outcome.error or "")
 
     @Slot()
     def _on_thread_finished(self) -> None:
         if self._thread is None:
             return
         thread, worker = self._thread, self._worker
-        self._thread = self._worker = self._control = None
-        if self._marker is not None:  # the run ended here, normally: nothing to restore at the next launch
-            clear_marker(self._marker)
-            self._marker = None
+        self._thread = self._worker = None
         if worker is not None:
             worker.deleteLater()
         thread.deleteLater()
+        self.queueFinished.emit()
         self.runningChanged.emit(False)

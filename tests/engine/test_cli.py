@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,9 +189,12 @@ def test_train_without_out_saves_into_the_data_folder(capsys, data_dir, mnist):
     saved = list((data_dir / "checkpoints").glob("mlp-*.safetensors"))
     assert len(saved) == 1
     assert str(saved[0]) in stderr
-    assert "epoch 1/1" in stderr and "Test accuracy" in stderr
+    assert "epoch 1/1" in stderr and "test accuracy" in stderr
     _, meta = load_model(saved[0])
     assert meta["training"]["augment"] is False
+    # The name says what the file holds: the model, when the run started, the test accuracy it reached.
+    accuracy = meta["metrics"]["test_accuracy"]
+    assert re.fullmatch(rf"mlp-\d{{4}}-\d{{2}}-\d{{2}}-\d{{4}}-{accuracy * 100:.2f}\.safetensors", saved[0].name)
     saved[0].unlink()
 
 

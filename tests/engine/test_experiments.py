@@ -6,8 +6,10 @@ import json
 import pytest
 
 from cnndesk.cli import main
-from cnndesk.engine import CnndeskError, TrainConfig, TrainingControl
-from cnndesk.engine.experiments import PRESETS, run_label, run_queue, write_csv
+from cnndesk.engine import CnndeskError, TrainConfig
+from cnndesk.engine.experiments import PRESETS, write_csv
+from cnndesk.session.runs import RunController, new_run
+from cnndesk.session.text import run_label
 
 
 def test_compare_two_models_gives_two_rows(capsys, tmp_path):
@@ -30,15 +32,36 @@ def test_compare_two_models_gives_two_rows(capsys, tmp_path):
 def test_activation_comparison_keeps_each_runs_options():
     configs = [TrainConfig.for_model("mlp", epochs=1, train_samples=256, test_samples=200) for _ in range(2)]
     configs[1].model_options = {"activation": "tanh"}
-    rows = run_queue(configs)
-    assert [row.options["activation"] for row in rows] == ["relu", "tanh"]
+    outcomes = RunController().run_queue([new_run(config, save=False) for config in configs])
+    assert [o.result.model.config["options"]["activation"] for o in outcomes] == ["relu", "tanh"]
 
 
-def test_a_stopped_queue_runs_nothing_more():
-    control = TrainingControl()
-    control.stop()
-    configs = [TrainConfig.for_model("mlp", epochs=1, train_samples=256, test_samples=200)]
-    assert run_queue(configs, control=control) == []
+def test_a_stopped_run_ends_the_queue_and_the_rest_stay_queued():
+    from cnndesk.engine import TrainingCallback
+    from cnndesk.session.runs import RunQueue
+
+    controller = RunController()
+
+    class StopAtFirstReport(TrainingCallback):
+        def on_batches(self, batches) -> None:
+            controller.stop()
+
+    configs = [TrainConfig.for_model("mlp", epochs=1, train_samples=256, test_samples=200) for _ in range(3)]
+    queue = RunQueue(new_run(config, save=False) for config in configs)
+    outcomes = controller.run_queue(queue, callbacks_for=lambda plan: [StopAtFirstReport()], report_interval=0)
+    assert [o.status for o in outcomes] == ["stopped"] and len(queue) == 2
+    # A comparison saves nothing, so the model it stopped with is the one it reports.
+    assert outcomes[0].checkpoint is None and outcomes[0].model is outcomes[0].result.model
+
+
+def test_a_stop_between_two_runs_starts_no_other():
+    from cnndesk.session.runs import RunQueue
+
+    controller = RunController()
+    configs = [TrainConfig.for_model("mlp", epochs=1, train_samples=256, test_samples=200) for _ in range(2)]
+    queue = RunQueue(new_run(config, save=False) for config in configs)
+    assert controller.run_queue(queue, on_start=lambda plan: controller.stop()) == []
+    assert len(queue) == 2  # the run that was about to start is queued again
 
 
 def test_compare_with_an_unknown_model_is_one_clear_error(capsys):

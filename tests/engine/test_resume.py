@@ -82,9 +82,12 @@ def test_cli_resume_continues_the_run(tmp_path, capsys):
     assert main(control_args) == 0
     meta = read_metadata(path)
     assert meta["resume"]["epochs_completed"] == 2
+    before = path.read_bytes()
     capsys.readouterr()
-    assert main(["train", "--resume", str(path), "--json"]) == 0  # nothing left: it ends at once
-    assert read_metadata(path)["metrics"]["epochs_completed"] == 2
+    # Nothing left to train: refused as the window refuses it, and the file stays as it was.
+    assert main(["train", "--resume", str(path), "--json"]) == 2
+    assert "already finished all 2 epochs" in capsys.readouterr().err
+    assert path.read_bytes() == before
 
 
 def test_resume_point_reads_a_run_from_its_header(tmp_path):

@@ -62,13 +62,16 @@ def open_window(qtbot):
 def test_resume_trains_the_remaining_epochs_and_continues_the_curves(window, qtbot, checkpoint, markers):
     earlier = read_metadata(checkpoint)["metrics"]["history"][0]
     panel = window.trainingPanel
+    marked = []
+    window.runner.started.connect(lambda _: marked.extend(json.loads(p.read_text())["checkpoint"]
+                                                          for p in markers.iterdir()))
     with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
         assert window.resume_from(checkpoint)
         # The form shows the run's own settings while it trains.
         assert (panel.modelCombo.currentData(), panel.epochsSpin.value(), panel.batchSpin.value(),
                 panel.samplesSpin.value()) == ("lenet5", 3, 64, 256)
         assert not panel.resumeButton.isEnabled() and not window.resumeRunAction.isEnabled()
-        assert [json.loads(p.read_text())["checkpoint"] for p in markers.iterdir()] == [str(checkpoint.resolve())]
+    assert marked == [str(checkpoint.resolve())]  # while it trained, a marker named its file
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
     result = finished.args[0].result
     assert [h.epoch for h in result.history] == [1, 2, 3]
@@ -113,27 +116,32 @@ def test_a_normal_run_marks_itself_while_it_trains_and_unmarks_when_it_ends(wind
         qtbot.mouseClick(panel.trainButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
     assert len(seen) == 1 and seen[0]["pid"] == os.getpid() and seen[0]["model"] == "lenet5"
-    assert Path(seen[0]["checkpoint"]) == finished.args[0].checkpoint.resolve()
+    # The marker names the file the run autosaves into; at the end it is renamed after the accuracy it holds.
+    outcome = finished.args[0]
+    marked = Path(seen[0]["checkpoint"])
+    assert outcome.checkpoint.resolve() == marked.with_name(f"{marked.stem}-{outcome.test_accuracy * 100:.2f}"
+                                                            f"{marked.suffix}")
     assert not list(markers.glob("*.json"))
 
 
-def test_stopping_mid_epoch_keeps_the_resumable_checkpoint_of_the_last_whole_epoch(checkpoint, monkeypatch):
-    from cnndesk.engine import FitResult, load_model, resume_point
-    from cnndesk.ui import worker as worker_module
+def test_stopping_mid_epoch_shows_and_keeps_the_checkpoint_of_the_last_whole_epoch(window, qtbot, checkpoint):
+    """What is shown is what is saved: Stop inside epoch 2 leaves the file at epoch 1, and the window shows it."""
+    from cnndesk.engine import load_model
 
-    point = resume_point(checkpoint)
     before = checkpoint.read_bytes()
-    model, _ = load_model(checkpoint)
-    stopped = FitResult(model=model, config=point.config, stopped=True, reached_target=False, epochs_completed=1,
-                        history=point.history, test_accuracy=0.5, train_seconds=1.0, samples_per_second=1.0,
-                        resume_state=None)  # what fit returns when stopped in the middle of epoch 2
-    monkeypatch.setattr(worker_module, "fit", lambda *args, **kwargs: stopped)
-    worker = worker_module.TrainingWorker(point.config, TrainingControl(), checkpoint, resume_from=checkpoint)
-    outcomes = []
-    worker.finished.connect(outcomes.append)
-    worker.run()
-    assert outcomes[0].checkpoint == checkpoint
-    assert checkpoint.read_bytes() == before and resume_point(checkpoint).epochs_completed == 1
+    window.runner.metrics.connect(lambda chunk: window.runner.stop())  # inside epoch 2, after its first batches
+    with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
+        assert window.resume_from(checkpoint)
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
+    outcome = finished.args[0]
+    assert outcome.status == "stopped" and outcome.checkpoint == checkpoint
+    assert checkpoint.read_bytes() == before  # the file still holds epoch 1, resumable
+    saved, meta = load_model(checkpoint)
+    shown = window.predictor.model.state_dict()
+    assert all(np.array_equal(shown[k].numpy(), v.numpy()) for k, v in saved.state_dict().items())
+    accuracy = f"{meta['metrics']['test_accuracy']:.2%}"
+    assert accuracy in window.modelStatus.text() and accuracy in window.trainingPanel.statusLabel.text()
+    assert "Kept epoch 1" in window.trainingPanel.statusLabel.text()
 
 
 def test_a_run_left_by_a_dead_process_is_offered_and_resumed(qtbot, checkpoint, markers, dead_pid):

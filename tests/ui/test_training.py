@@ -95,12 +95,20 @@ def test_closing_the_window_mid_training_joins_the_thread(qtbot):
 
 
 def test_save_and_open_round_trip_gives_identical_outputs(window, tmp_path):
-    before = window.predictor.inspect(np.eye(28, dtype=np.float32))
+    from cnndesk.engine import build_model
+
+    probe = np.eye(28, dtype=np.float32)
+    # A model of its own, unlike the bundled one the window starts with: only a real load brings it back.
+    mine = build_model("lenet5")
+    window.set_model(mine, {"model": mine.config}, None)
+    before = window.predictor.inspect(probe)
     path = window.save_model_to(tmp_path / "mine.safetensors")
     assert path is not None and path.exists()
-    window.predictor.set_model(load_model(None)[0].apply(lambda m: None))
+    window.set_model(*load_model(None), path=None)  # the bundled LeNet5 again
+    bundled = window.predictor.inspect(probe)
+    assert not np.allclose(bundled.probabilities, before.probabilities)
     assert window.open_model(path)
-    after = window.predictor.inspect(np.eye(28, dtype=np.float32))
+    after = window.predictor.inspect(probe)
     np.testing.assert_array_equal(before.probabilities, after.probabilities)
     assert "mine.safetensors" in window.windowTitle()
 
@@ -132,14 +140,16 @@ def test_drawing_while_training_leaves_a_core_to_the_window(window, qtbot):
     from cnndesk.ui.worker import TRAIN_THREADS
 
     start(window, qtbot, images=60000, epochs=1)
-    control = window.runner._control
+    controller = window.runner.controller
+    qtbot.waitUntil(lambda: controller._control is not None, timeout=20000)  # the run is live in its thread
     middle = QPoint(window.canvas.width() // 2, window.canvas.height() // 2)
     QTest.mousePress(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, middle)
-    assert control.thread_limit == max(1, TRAIN_THREADS - 1)
+    assert controller.thread_limit == TRAIN_THREADS - 1
+    assert controller._control.thread_limit == max(1, TRAIN_THREADS - 1)
     QTest.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, middle)
-    assert control.thread_limit is None
+    assert controller.thread_limit is None and controller._control.thread_limit is None
     QTest.mousePress(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, middle)
     window.canvas.clear()  # Esc in the middle of a stroke ends it too
-    assert control.thread_limit is None
+    assert controller.thread_limit is None
     window.runner.stop()
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=20000)
