@@ -46,7 +46,7 @@ from cnndesk.engine.experiments import PRESETS, RunRow, row_of, write_csv
 from cnndesk.session.runs import DIVERGED, FAILED, NOTHING_SAVED, RunOutcome, RunPlan, RunQueue, new_run
 from cnndesk.session.text import format_eta, run_label, run_options
 
-from .plotting import pg
+from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
 from .training_panel import GrowingCurve, LossSmoother
 from .worker import LossChunk, TrainingRunner
 
@@ -304,6 +304,7 @@ class ExperimentsView(QWidget):
         self.lossPlot.setLabel("bottom", "epoch")
         self.lossPlot.setClipToView(True)
         self.lossPlot.setDownsampling(auto=True, mode="peak")
+        bound_accuracy_axis(self.accuracyPlot)
         for plot in (self.accuracyPlot, self.lossPlot):
             plot.setMinimumSize(200, 120)
             plot.setToolTip("Colours as in the table; select rows there to pick out their runs' curves")
@@ -542,6 +543,7 @@ class ExperimentsView(QWidget):
         for run in list(self._runs):
             self._drop_curves(run)
         self.results.clear()
+        reset_accuracy_axis(self.accuracyPlot)
         self._update_buttons()
 
     def export_csv(self) -> None:

@@ -31,7 +31,7 @@ from cnndesk.engine import (
 from cnndesk.engine.models import ACTIVATIONS, INITS, POOLINGS
 from cnndesk.session.text import format_eta
 
-from .plotting import pg
+from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
 
 SMOOTHING = 0.95  # exponential moving average of the batch loss
 
@@ -227,6 +227,7 @@ class TrainingPanel(QWidget):
             pen=pg.mkPen((40, 140, 60), width=2), symbol="o", symbolSize=6, symbolBrush=(40, 140, 60), name="train"))
         self.testAccuracy = GrowingCurve(self.accuracyPlot.plot(
             pen=pg.mkPen((214, 96, 40), width=2), symbol="s", symbolSize=6, symbolBrush=(214, 96, 40), name="test"))
+        bound_accuracy_axis(self.accuracyPlot)
         for plot in (self.lossPlot, self.accuracyPlot):
             plot.setMinimumHeight(160)
             plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -377,6 +378,7 @@ class TrainingPanel(QWidget):
         self._smoother.reset()
         self._resumed_epochs = 0
         self.progressBar.setValue(0)
+        reset_accuracy_axis(self.accuracyPlot)
 
     def on_started(self, info: FitInfo) -> None:
         self._epochs_total = info.config.epochs
