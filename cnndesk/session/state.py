@@ -1,8 +1,13 @@
 """The state the whole app shares, Qt-free and observable: the current model, the current input, the inspection of
 that input, and the selection (a layer, a channel, a cell).
 
-A view changes the session (a new drawing, a clicked cell); the session tells every observer; the views that care
-repaint. The window adapts these plain callbacks to Qt; tests and the command line use them as they are.
+A view changes the session (a new drawing, a clicked cell); the session computes through the engine and tells every
+observer; the views that care repaint. Events are plain callbacks, called on the thread that changed the session
+(the window's GUI thread); tests use them headless.
+
+The session predicts with its own CPU copy of the network (``Predictor``). While a run trains, that copy follows the
+run's weight snapshots (``follow_run``/``load_weights``), so the prediction changes live; when the run ends, the
+model it saved — or, if it saved none, the previous model — is current again (``end_run``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from cnndesk.locations import is_pretrained
 
 if TYPE_CHECKING:
-    from cnndesk.engine import Inspection, Network, Preprocessed
+    import numpy as np
+
+    from cnndesk.engine import Inspection, Network, Predictor, Preprocessed
 
     from .runs import RunOutcome
 
@@ -80,15 +87,29 @@ class Session:
         self.input: Preprocessed | None = None
         self.inspection: Inspection | None = None
         self.selection: Selection | None = None
-        self.model_changed = Event()  # (CurrentModel)
+        self.predictor: Predictor | None = None  # None until PyTorch has loaded
+        self.following_run = False  # the predictor holds the weights of the run in progress
+        self.inspections = 0  # inspections made (the views' refreshes: for tests and the self-test)
+        self.model_changed = Event()  # (CurrentModel): opened, trained, saved elsewhere
+        self.network_changed = Event()  # (Network): the architecture the views show (the current model's or a run's)
         self.input_changed = Event()  # (Preprocessed | None)
         self.inspection_changed = Event()  # (Inspection | None)
         self.selection_changed = Event()  # (Selection | None)
 
+    # -- the model ---------------------------------------------------------------------------------------
+    def start_predicting(self, predictor: Predictor) -> None:
+        """PyTorch is in: predict from now on (with the current model, once there is one)."""
+        self.predictor = predictor
+        if self.model is not None:
+            self._show(self.model.model)
+
     def set_model(self, model: Network, meta: dict[str, Any], path: Path | None, saved: bool = True) -> CurrentModel:
         self.model = CurrentModel(model, meta, Path(path) if path is not None else None, saved and path is not None)
         self.selection = None
+        self.following_run = False
         self.model_changed.emit(self.model)
+        if self.predictor is not None:
+            self._show(model)
         return self.model
 
     def open_model(self, path: str | Path) -> CurrentModel:
@@ -107,26 +128,63 @@ class Session:
             raise ValueError("There is no model to save.")
         saved = save_checkpoint(current.model, path, current.meta.get("training"), current.meta.get("metrics"))
         self.model = CurrentModel(current.model, current.meta, saved, True)
+        self.model_changed.emit(self.model)
         return saved
 
-    def apply_outcome(self, outcome: RunOutcome) -> bool:
+    # -- a run in progress -------------------------------------------------------------------------------
+    def follow_run(self, network: Network) -> None:
+        """A run started training ``network`` (freshly built): the views follow its weights until it ends."""
+        self.following_run = True
+        if self.predictor is not None:
+            self._show(network)
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """A weight snapshot of the run in progress (ignored once the run has ended)."""
+        if not self.following_run or self.predictor is None:
+            return
+        self.predictor.load_weights(state)
+        if self.input is not None:
+            self.refresh()
+
+    def end_run(self, outcome: RunOutcome) -> bool:
         """A run ended: its saved model becomes current (True); if nothing was saved, the previous model stays and
-        is shown again (False) — what the window showed while training is not kept."""
+        is shown again (False) — what the views showed while it trained is not kept."""
+        self.following_run = False
         if outcome.model is not None:
             self.set_model(outcome.model, outcome.meta, outcome.checkpoint, saved=outcome.checkpoint is not None)
             return True
-        if self.model is not None:
-            self.model_changed.emit(self.model)
+        if self.model is not None and self.predictor is not None:
+            self._show(self.model.model)
         return False
+
+
+    # -- the input ---------------------------------------------------------------------------------------
+    def set_drawing(self, ink: np.ndarray | None) -> None:
+        """The canvas's ink (None: empty), through MNIST's own preprocessing."""
+        from cnndesk.engine.preprocess import preprocess
+
+        self.set_input(None if ink is None else preprocess(ink))
 
     def set_input(self, prepared: Preprocessed | None) -> None:
         self.input = prepared
         self.input_changed.emit(prepared)
+        self.refresh()
 
-    def set_inspection(self, inspection: Inspection | None) -> None:
-        self.inspection = inspection
-        self.inspection_changed.emit(inspection)
+    def refresh(self) -> None:
+        """Inspect the input with the network shown (nothing before PyTorch has loaded)."""
+        if self.predictor is None:
+            return
+        self.inspection = None if self.input is None else self.predictor.inspect(self.input.centred)
+        if self.inspection is not None:
+            self.inspections += 1
+        self.inspection_changed.emit(self.inspection)
 
     def select(self, selection: Selection | None) -> None:
         self.selection = selection
         self.selection_changed.emit(selection)
+
+    def _show(self, network: Network) -> None:
+        assert self.predictor is not None
+        self.predictor.set_model(network)
+        self.network_changed.emit(self.predictor.model)
+        self.refresh()

@@ -1,8 +1,9 @@
-"""The main window: wires the canvas, the views, the training panel and the training runner.
+"""The main window: a shell that builds itself from panels (``ui/panels``) around the session.
 
-It opens in two steps so that it shows before PyTorch has loaded (1–2 s): first the drawing canvas and the views,
-which need only Qt; then, once a background thread has imported PyTorch and the engine, the model, the training
-panel, the experiments and the runner. A digit drawn meanwhile is predicted as soon as the model is in.
+It opens in two steps so that it shows before PyTorch has loaded (1–2 s): first the panels' Qt widgets (the canvas,
+the prediction, the layer views); then, once the task runner has imported PyTorch and the engine, the session's
+predictor, the training runner and what the panels build with them (training, experiments, the restore offer).
+A digit drawn meanwhile is predicted as soon as the model is in.
 """
 
 from __future__ import annotations
@@ -10,69 +11,57 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
+from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QPushButton,
-    QSlider,
     QSpinBox,
     QSplitter,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from cnndesk import engine  # its names load PyTorch on first use, not here
 from cnndesk.errors import CnndeskError
-from cnndesk.locations import checkpoints_dir, pretrained_path
+from cnndesk.locations import pretrained_path
+from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
-from .activations import ActivationsView
-from .canvas import DrawingCanvas
-from .input_view import InputView
-from .predictions import PredictionLabel, ProbabilityBars
-from .restore_bar import RestoreBar
+from .panels.base import BOTTOM, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, Panel
+from .panels.drawing import DrawingPanel
+from .panels.experiments import ExperimentsTab
+from .panels.files import ModelFilesPanel
+from .panels.layers import LayersPanel, SummaryPanel
+from .panels.prediction import PredictionPanel
+from .panels.restore import RestorePanel
+from .panels.training import TrainingTab
 from .settings import restore_form, restore_window, save_window
-from .summary_view import SummaryView
 from .tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
-    from cnndesk.engine import Inspection, Network, Predictor, Preprocessed, TrainConfig
-    from cnndesk.session.markers import InterruptedRun
-    from cnndesk.session.runs import RunOutcome, RunPlan
+    from cnndesk.engine import Inspection, Network, Predictor, TrainConfig
 
-    from .experiments import ExperimentsView
-    from .training_panel import TrainingPanel
-    from .worker import LossChunk, TrainingRunner
+    from .worker import TrainingRunner
 
-# While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
-# event loop: the prediction trails the pen by one model pass and never by a fixed delay.
-PREDICT_INTERVAL_MS = 0
 PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 TRAINING_PANEL_ROWS = 18  # the panel's height in spin-box heights, rounded up (its form, buttons and progress)
 TASKS_SHUTDOWN_S = 10  # how long closing waits for a background task other than the import
 TASK_ERROR_CHARS = 160  # a failed background task's message in the status bar, cut to one short line
-RESTORE_BAR_WIDTH = 600  # px, the floating offer to restore an interrupted run (less in a narrower window)
-CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
 # Imported first, in this order (see import_engine). torch.optim imports torch._dynamo (~1 s) the first time an
 # optimizer is made: done at start-up, not on Train.
 PYTORCH_MODULES = ("torch", "torchvision", "torch._dynamo")
 # What the second step needs, each importing PyTorch or the engine modules built on it.
 ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndesk.engine.preprocess",
-                  "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers", "cnndesk.ui.worker",
-                  "cnndesk.ui.training_panel", "cnndesk.ui.experiments")
+                  "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers",
+                  "cnndesk.session.runs", "cnndesk.ui.worker", "cnndesk.ui.training_panel", "cnndesk.ui.experiments")
+MENU_TITLES = {FILE: "&File", EDIT: "&Edit", TRAINING: "&Training", HELP: "&Help"}
 
 
 def import_engine() -> None:
@@ -94,22 +83,14 @@ class MainWindow(QMainWindow):
     (``engineReady``)."""
 
     engineReady = Signal()
-    # Built by finish_loading(), with the engine:
-    predictor: Predictor
-    trainingPanel: TrainingPanel
-    runner: TrainingRunner
-    experiments: ExperimentsView
+    runner: TrainingRunner  # built with the engine
 
     def __init__(self, checkpoint: str | Path | None = None, *, load_engine: bool = True) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        self._input: Preprocessed | None = None
-        self._inspection: Inspection | None = None
-        self.predictions_made = 0  # views refreshed with a new inspection (for tests and the self-test)
-        self._follow_training = False  # the views show the weights of the run in progress
-        self._prepared: RunPlan | None = None  # the run whose form and curves were set up when it was asked for
-        # The state the window's views share (current model, input, inspection); they follow its events.
-        self.session = Session()
+        # Sentences written by the session layer go through Qt's translator too.
+        text.set_translator(lambda source: QCoreApplication.translate("cnndesk", source))
+        self.session = Session()  # the state the panels share; they follow its events
         self.session.model_changed.connect(self._on_model_changed)
         self._checkpoint = checkpoint
         self.engine_ready = False  # the second step is done: model, training panel, runner
@@ -121,20 +102,15 @@ class MainWindow(QMainWindow):
         self._import_task: Task | None = None
         self._preload_task: Task | None = None
 
-        self.canvas = DrawingCanvas()
-        self.predictionLabel = PredictionLabel()
-        self.probabilities = ProbabilityBars()
-        self.inputView = InputView()
-        self.activations = ActivationsView()
-        self.summaryView = SummaryView()
-
+        drawing, prediction = DrawingPanel(self), PredictionPanel(self)
+        self.canvas = drawing.canvas  # (before the panels that connect to the canvas)
+        files = ModelFilesPanel(self)
+        training = TrainingTab(self)
+        self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), SummaryPanel(self), training,
+                                    ExperimentsTab(self, training), RestorePanel(self, training, files)]
+        self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
-        self._build_restore_bar()
-        self._build_actions()
-        self._connect()
-
-        self._predict_timer = QTimer(self, singleShot=True, interval=PREDICT_INTERVAL_MS)
-        self._predict_timer.timeout.connect(self.update_prediction)
+        self._build_menus()
         # Each torch call gives up the GIL and must win it back from the training thread: with the default 5 ms
         # switch interval a view refresh (dozens of such calls) can wait tens of ms. 1 ms keeps drawing and the
         # event loop fluid while training, and measured no slower for the trainer.
@@ -143,13 +119,110 @@ class MainWindow(QMainWindow):
             import_engine()
             self.finish_loading()
         else:
-            self.predictionLabel.setText("Loading…")
-            self.statusBar().showMessage("Loading PyTorch…")
+            self.statusBar().showMessage(self.tr("Loading PyTorch…"))
         restore_window(self)  # the last launch's geometry (fitted to this screen), splitters, tabs and brush
         app = QApplication.instance()
         if app is not None:  # quitting with the window still open: closeEvent does not come
             app.aboutToQuit.connect(self._save_settings)
 
+    # -- the widget contract: the panels' widgets, as tests and the self-test reach them ------------------------
+    def __getattr__(self, name: str) -> Any:
+        for panel in self.__dict__.get("panels", ()):
+            if name in panel.__dict__ and not name.startswith("_"):
+                return panel.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def predictor(self) -> Predictor:
+        return self.session.predictor
+
+    @property
+    def inspection(self) -> Inspection | None:
+        return self.session.inspection
+
+    @property
+    def predictions_made(self) -> int:
+        return self.session.inspections
+
+    def update_prediction(self) -> None:
+        self.drawingPanel.update_prediction()
+
+    @property
+    def drawingPanel(self) -> DrawingPanel:
+        return next(p for p in self.panels if isinstance(p, DrawingPanel))
+
+    def set_model(self, model: Network, meta: dict[str, Any], path: Path | None) -> None:
+        self.session.set_model(model, meta, path)
+
+    def open_model(self, path: str | Path) -> bool:
+        return self._files.open_model(path)
+
+    def save_model_to(self, path: str | Path) -> Path | None:
+        return self._files.save_model_to(path)
+
+    def start_training(self, config: TrainConfig) -> None:
+        self._training.start_training(config)
+
+    def resume_from(self, path: str | Path) -> bool:
+        return self._training.resume_from(path)
+
+    # -- construction ----------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        areas = {area: [p for p in self.panels if p.area == area] for area in (DRAW, PREDICT, INSPECT, BOTTOM)}
+        top = QSplitter(Qt.Orientation.Horizontal, objectName="topSplitter")
+        for panel in areas[DRAW] + areas[PREDICT]:
+            top.addWidget(panel.widget())
+        self.inspectTabs = QTabWidget(objectName="inspectTabs")
+        for panel in areas[INSPECT]:
+            self.inspectTabs.addTab(panel.widget(), panel.title())
+        top.addWidget(self.inspectTabs)
+        for index, stretch in enumerate((3, 2, 4)):
+            top.setStretchFactor(index, stretch)
+        top.setSizes([440, 320, 640])
+
+        main = self.mainSplitter = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
+        main.addWidget(top)
+        self.bottomTabs = QTabWidget(objectName="bottomTabs")
+        loading = QLabel(self.tr("Loading PyTorch…"), alignment=Qt.AlignmentFlag.AlignCenter)
+        # At least as tall as the training panel that replaces it, so that the canvas need not move.
+        loading.setMinimumHeight(TRAINING_PANEL_ROWS * QSpinBox().sizeHint().height())
+        self.bottomTabs.addTab(loading, areas[BOTTOM][0].title())  # the bottom panels replace it (finish_loading)
+        main.addWidget(self.bottomTabs)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setSizes([560, 340])
+        self.setCentralWidget(main)
+        self.modelStatus = QLabel()
+        self.statusBar().addPermanentWidget(self.modelStatus)
+
+    def _build_menus(self) -> None:
+        self.menus: dict[str, QMenu] = {}
+        for key in MENUS:
+            self.menus[key] = self.menuBar().addMenu(self.tr(MENU_TITLES[key]))
+        for panel in self.panels:
+            for menu, entry in panel.menu_entries():
+                self.add_menu_entry(menu, entry)
+        self.fileMenu = self.menus[FILE]
+        self._quitSeparator = self.fileMenu.addSeparator()  # entries added later (Experiments' export) go above
+        self.quitAction = QAction(self.tr("&Quit"), self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        self.quitAction.triggered.connect(self.close)
+        self.addAction(self.quitAction)
+        self.fileMenu.addAction(self.quitAction)
+        self.aboutAction = QAction(self.tr("&About cnndesk"), self)
+        self.aboutAction.triggered.connect(self._about)
+        self.menus[HELP].addAction(self.aboutAction)
+
+    def add_menu_entry(self, menu: str, entry: QAction | QMenu) -> None:
+        """Put a panel's action (its shortcuts working anywhere in the window) or submenu into ``menu``."""
+        target = self.menus[menu]
+        before = getattr(self, "_quitSeparator", None) if menu == FILE else None
+        if isinstance(entry, QMenu):
+            target.insertMenu(before, entry) if before else target.addMenu(entry)
+            return
+        self.addAction(entry)
+        target.insertAction(before, entry) if before else target.addAction(entry)
+
+    # -- the second step: PyTorch -------------------------------------------------------------------------
     def start_loading(self) -> None:
         """Import PyTorch in the background; the window completes itself when it is in."""
         if self.engine_ready or self._import_task is not None:
@@ -160,59 +233,60 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def finish_loading(self) -> None:
-        """The second step: the model, the training panel, the experiments and the runner."""
+        """The second step: the predictor, the runner, and each panel's engine half."""
         if self.engine_ready or self._closing:
             return
         import torch
 
-        from .experiments import ExperimentsView
-        from .training_panel import TrainingPanel
         from .worker import TrainingRunner
-
-        self.trainingPanel = TrainingPanel()
-        restore_form(self.trainingPanel)  # the form as the user left it last time
-        self.runner = TrainingRunner(self)
-        self.experiments = ExperimentsView(self.runner, self.trainingPanel.config)
-        sizes = self.mainSplitter.sizes()
-        loading = self.bottomTabs.widget(0)
-        self.bottomTabs.removeTab(0)
-        loading.deleteLater()
-        self.bottomTabs.addTab(self.trainingPanel, "Training")
-        self.bottomTabs.addTab(self.experiments, "Experiments")
-        self.mainSplitter.setSizes(sizes)  # the canvas stays where it is, under the pen
-        self.fileMenu.insertAction(self._quitSeparator, self.experiments.exportAction)
-        self._connect_training()
-        self._fill_bundled_menu()
-        for action in self._engine_actions:
-            action.setEnabled(True)
 
         # The drawn digit is one image through a small network: on the GUI thread a second intra-op thread costs
         # more in hand-off than it saves, and while training runs it would compete with the trainer's threads.
         torch.set_num_threads(PREDICT_THREADS)
-        if self.statusBar().currentMessage() == "Loading PyTorch…":
+        self.runner = TrainingRunner(self)
+        for panel in self.panels:
+            panel.engine_ready()
+        restore_form(self.trainingPanel)  # the form as the user left it last time
+        sizes = self.mainSplitter.sizes()
+        loading = self.bottomTabs.widget(0)
+        self.bottomTabs.removeTab(0)
+        loading.deleteLater()
+        for panel in self.panels:
+            if panel.area == BOTTOM:
+                self.bottomTabs.addTab(panel.engine_widget(), panel.title())
+        self.mainSplitter.setSizes(sizes)  # the canvas stays where it is, under the pen
+        if self.statusBar().currentMessage() == self.tr("Loading PyTorch…"):
             self.statusBar().clearMessage()
-        self.predictor = engine.Predictor(engine.build_model("lenet5"))
+        self.session.start_predicting(engine.Predictor(engine.build_model("lenet5")))
         self.engine_ready = True
         self._load_initial_model(self._checkpoint)  # predicts whatever was drawn meanwhile
         # Read MNIST in the background now (the first time ever, through torchvision: seconds), so that the first
         # Train starts at once. In the background it only shares the GIL in short slices, so the window stays live;
         # submitted here, once the import task has succeeded, and the runner starts it only after that task ended.
         self._preload_task = self.tasks.submit(self._preload_data, name="preload")  # failures: _on_task_failed
-        self.offer_restore()
         self.engineReady.emit()
+
+    def _load_initial_model(self, checkpoint: str | Path | None) -> None:
+        path = Path(checkpoint) if checkpoint else pretrained_path("lenet5")
+        try:
+            self.session.open_model(path)
+        except CnndeskError as exc:
+            self.session.set_model(engine.build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
+            self.status(self.tr("{error} Starting with an untrained LeNet5: train it below.").format(error=exc))
 
     @Slot(str)
     def _on_engine_failed(self, message: str) -> None:
-        self.predictionLabel.setText("No model")
-        self._show_error(f"cnndesk could not load PyTorch, so it cannot predict or train: {message}")
+        self._prediction.engine_failed()
+        self.show_error(self.tr("cnndesk could not load PyTorch, so it cannot predict or train: {error}").format(
+            error=message))
 
     @Slot(str)
     def _on_task_failed(self, message: str) -> None:
         """A background task without its own error handler failed (e.g. the preload): one short line."""
-        line = message.splitlines()[0] if message else "unknown error"
+        line = message.splitlines()[0] if message else self.tr("unknown error")
         if len(line) > TASK_ERROR_CHARS:
             line = line[: TASK_ERROR_CHARS - 1] + "…"
-        self.statusBar().showMessage(f"Background task failed: {line}", 15000)
+        self.status(self.tr("Background task failed: {error}").format(error=line), 15000)
 
     def wait_for_preload(self, timeout: float | None = None) -> bool:
         """Block until the MNIST preload has ended (None: however long). True if it has, or was never started."""
@@ -223,469 +297,37 @@ class MainWindow(QMainWindow):
         """The preload task (torch and torch._dynamo are already in: the import task ran first)."""
         with contextlib.suppress(CnndeskError):  # reported when training asks for the data
             engine.load_mnist()
-
         # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
         # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
         gc.freeze()
 
-    # -- construction ----------------------------------------------------------------------------------
-    def _build_layout(self) -> None:
-        self.clearButton = QPushButton("Clear", objectName="clearButton")
-        self.clearButton.setToolTip("Clear the canvas (Esc)")
-        self.undoButton = QPushButton("Undo", objectName="undoButton")
-        self.undoButton.setToolTip("Undo the last stroke (Ctrl+Z)")
-        self.openImageButton = QPushButton("Open image…", objectName="openImageButton")
-        self.brushSlider = QSlider(Qt.Orientation.Horizontal, objectName="brushSlider", minimum=6, maximum=48)
-        self.brushSlider.setValue(int(self.canvas.brush_width))
-        self.brushSlider.setToolTip("Brush width")
-        self.brushSlider.setMinimumWidth(64)  # in a narrow window the buttons beside it would squeeze it to a dot
-        tools = QHBoxLayout()
-        tools.addWidget(QLabel("Brush"))
-        tools.addWidget(self.brushSlider, 1)
-        tools.addWidget(self.undoButton)
-        tools.addWidget(self.clearButton)
-        tools.addWidget(self.openImageButton)
-        left = QVBoxLayout()
-        left.addWidget(self.canvas, 1)
-        left.addLayout(tools)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
-
-        middle = QVBoxLayout()
-        middle.addWidget(self.predictionLabel)
-        middle.addWidget(self.probabilities, 2)
-        middle.addWidget(self.inputView, 1)
-        middle_widget = QWidget()
-        middle_widget.setLayout(middle)
-
-        top = QSplitter(Qt.Orientation.Horizontal, objectName="topSplitter")
-        top.addWidget(left_widget)
-        top.addWidget(middle_widget)
-        self.inspectTabs = QTabWidget(objectName="inspectTabs")
-        self.inspectTabs.addTab(self.activations, "Every layer")
-        self.inspectTabs.addTab(self.summaryView, "Summary")
-        top.addWidget(self.inspectTabs)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
-        top.setStretchFactor(2, 4)
-        top.setSizes([440, 320, 640])
-
-        main = self.mainSplitter = QSplitter(Qt.Orientation.Vertical, objectName="mainSplitter")
-        main.addWidget(top)
-        self.bottomTabs = QTabWidget(objectName="bottomTabs")
-        loading = QLabel("Loading PyTorch…", alignment=Qt.AlignmentFlag.AlignCenter)
-        # At least as tall as the training panel that replaces it, so that the canvas need not move.
-        loading.setMinimumHeight(TRAINING_PANEL_ROWS * QSpinBox().sizeHint().height())
-        self.bottomTabs.addTab(loading, "Training")  # the panel and Experiments replace it (finish_loading)
-        main.addWidget(self.bottomTabs)
-        main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 2)
-        main.setSizes([560, 340])
-        self.setCentralWidget(main)
-        self.modelStatus = QLabel()
-        self.statusBar().addPermanentWidget(self.modelStatus)
-
-    def _build_restore_bar(self) -> None:
-        """The restore offer floats over the window's bottom right corner, outside the layout: it appears once the
-        engine has loaded, and in the layout it would move the canvas someone may be drawing on."""
-        self.restoreBar = RestoreBar(self)
-        self._interrupted: list[InterruptedRun] = []
-
-    def _place_restore_bar(self) -> None:
-        bar, margin = self.restoreBar, 12
-        width = min(self.width() - 2 * margin, max(RESTORE_BAR_WIDTH, bar.minimumSizeHint().width()))
-        height = max(bar.heightForWidth(width), bar.minimumSizeHint().height())
-        bottom = self.statusBar().geometry().top() if self.statusBar().isVisible() else self.height()
-        bar.setGeometry(self.width() - width - margin, bottom - height - margin, width, height)
-        bar.raise_()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self.restoreBar.isVisible():
-            self._place_restore_bar()
-
-    def _action(self, text: str, shortcuts: list, slot, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work wherever the focus is
-        return action
-
-    def _build_actions(self) -> None:
-        K = QKeySequence.StandardKey
-        self.openModelAction = self._action("&Open model…", [K.Open], self.open_model_dialog,
-                                            "Open a cnndesk checkpoint")
-        self.openImageAction = self._action("Open &image…", ["Ctrl+I"], self.open_image_dialog,
-                                            "Open an image of a digit")
-        self.saveAction = self._action("&Save model", [K.Save], self.save_model, "Save the current model")
-        self.saveAsAction = self._action("Save model &as…", [K.SaveAs], self.save_model_as)
-        self.quitAction = self._action("&Quit", [K.Quit], self.close)
-        self.undoAction = self._action("&Undo stroke", [K.Undo], self.canvas.undo)
-        self.clearAction = self._action("&Clear canvas", ["Esc", "Delete"], self.canvas.clear)
-        self.trainAction = self._action("&Train", ["Ctrl+T"], lambda: self.trainingPanel.trainButton.click())
-        self.resumeRunAction = self._action("&Resume training…", ["Ctrl+Shift+T"], self.resume_dialog,
-                                            "Continue a saved run from its checkpoint")
-        self.pauseAction = self._action("&Pause / resume", ["Ctrl+P"], lambda: self.trainingPanel.pauseButton.toggle())
-        self.stopAction = self._action("&Stop", ["Ctrl+."], lambda: self.runner.stop())
-        self.aboutAction = QAction("&About cnndesk", self, triggered=self._about)
-        # These need the model or the runner: enabled once the engine has loaded.
-        self._engine_actions = [self.openModelAction, self.saveAction, self.saveAsAction, self.trainAction,
-                                self.resumeRunAction, self.pauseAction, self.stopAction]
-        for action in self._engine_actions:
-            action.setEnabled(False)
-
-        menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        file_menu.addAction(self.openModelAction)
-        self.bundledMenu = file_menu.addMenu("Open &bundled model")
-        self.bundledMenu.setEnabled(False)
-        for action in (self.openImageAction, self.saveAction, self.saveAsAction):
-            file_menu.addAction(action)
-        self._quitSeparator = file_menu.addSeparator()  # the Experiments' export goes above it once loaded
-        file_menu.addAction(self.quitAction)
-        self.fileMenu = file_menu
-        edit_menu = menus.addMenu("&Edit")
-        edit_menu.addAction(self.undoAction)
-        edit_menu.addAction(self.clearAction)
-        train_menu = menus.addMenu("&Training")
-        for action in (self.trainAction, self.resumeRunAction, self.pauseAction, self.stopAction):
-            train_menu.addAction(action)
-        menus.addMenu("&Help").addAction(self.aboutAction)
-
-    def _fill_bundled_menu(self) -> None:
-        for name, spec in engine.MODELS.items():
-            path = pretrained_path(name)
-            if path.exists():
-                action = self.bundledMenu.addAction(f"{name} — {spec.description}")
-                action.triggered.connect(lambda _=False, p=path: self.open_model(p))
-        self.bundledMenu.setEnabled(not self.bundledMenu.isEmpty())
-
-    def _connect(self) -> None:
-        self.canvas.changed.connect(self._schedule_prediction)
-        self.canvas.committed.connect(self.update_prediction)
-        self.canvas.imageLoadFailed.connect(self._show_error)
-        self.clearButton.clicked.connect(self.canvas.clear)
-        self.undoButton.clicked.connect(self.canvas.undo)
-        self.openImageButton.clicked.connect(self.open_image_dialog)
-        self.brushSlider.valueChanged.connect(self.canvas.set_brush_width)
-
-    def _connect_training(self) -> None:
-        # Drawing comes first: while the pen is down, training leaves a core to the GUI thread.
-        self.canvas.penDown.connect(self.runner.set_interactive)
-        panel = self.trainingPanel
-        panel.startRequested.connect(self.start_training)
-        panel.pauseToggled.connect(self._pause_training)
-        panel.stopRequested.connect(self.runner.stop)
-        panel.resumeRequested.connect(self.resume_dialog)
-        self.runner.runStarted.connect(self._on_run_started)
-        self.runner.started.connect(self._on_training_started)
-        self.runner.metrics.connect(self._on_metrics)
-        self.runner.epochDone.connect(panel.add_epoch)
-        self.runner.weights.connect(self._on_weights)
-        self.runner.finished.connect(self._on_run_finished)
-        self.runner.runningChanged.connect(self._update_training_controls)
-        self.restoreBar.resumeRequested.connect(self._restore_resume)
-        self.restoreBar.openRequested.connect(self._restore_open)
-        self.restoreBar.discardRequested.connect(self._restore_discard)
-        self.experiments.statusMessage.connect(self.statusBar().showMessage)
-
-    # -- the current model -----------------------------------------------------------------------------
-    def _load_initial_model(self, checkpoint: str | Path | None) -> None:
-        path = Path(checkpoint) if checkpoint else pretrained_path("lenet5")
-        try:
-            self.session.open_model(path)
-        except CnndeskError as exc:
-            self.session.set_model(engine.build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
-            self.statusBar().showMessage(f"{exc} Starting with an untrained LeNet5: train it below.")
-
-    def set_model(self, model: Network, meta: dict[str, Any], path: Path | None) -> None:
-        """Make ``model`` the current one (the session tells every view)."""
-        self.session.set_model(model, meta, path)
-
+    # -- the current model ------------------------------------------------------------------------------
     def _on_model_changed(self, current: CurrentModel) -> None:
-        """The current model changed (opened, trained, restored): it predicts (a CPU copy), every view follows."""
-        self._follow_training = False
-        self.predictor.set_model(current.model)
-        where = "bundled" if current.bundled else (current.path.name if current.path else "untrained")
+        where = self.tr("bundled") if current.bundled else (current.path.name if current.path
+                                                          else self.tr("untrained"))
         accuracy = current.test_accuracy
-        score = f", {accuracy:.2%} test accuracy" if accuracy is not None else ""
-        self.modelStatus.setText(f"Model: {current.name} ({where}{score})")
+        score = self.tr(", {accuracy} test accuracy").format(accuracy=f"{accuracy:.2%}") if accuracy is not None \
+            else ""
+        self.modelStatus.setText(self.tr("Model: {name} ({where}{score})").format(name=current.name, where=where,
+                                                                                 score=score))
         self.setWindowTitle(f"cnndesk — {current.name} ({where})")
-        self._show_architecture()
-        self.update_prediction()
 
-    @property
-    def _model_meta(self) -> dict[str, Any]:
-        return self.session.model.meta if self.session.model is not None else {}
+    # -- services the panels use -----------------------------------------------------------------------
+    def status(self, message: str, timeout_ms: int = 0) -> None:
+        self.statusBar().showMessage(message, timeout_ms)
 
-    @property
-    def _model_path(self) -> Path | None:
-        return self.session.model.path if self.session.model is not None else None
-
-    def _show_architecture(self) -> None:
-        import numpy as np
-
-        empty = self.predictor.inspect(np.zeros((28, 28), np.float32))
-        self.activations.set_architecture(empty.layers)
-        self.summaryView.show_model(self.predictor.model)
-
-    # -- prediction ------------------------------------------------------------------------------------
-    @Slot()
-    def _schedule_prediction(self) -> None:
-        if not self._predict_timer.isActive():
-            self._predict_timer.start()
-
-    @Slot()
-    def update_prediction(self) -> None:
-        """Preprocess the drawing and run the model copy: label, bars, input steps, every layer."""
-        self._predict_timer.stop()
-        if not self.engine_ready:  # predicted once the model is in (finish_loading)
-            return
-        self._input = None if self.canvas.is_empty() else engine.preprocess(self.canvas.ink_array())
-        self.session.set_input(self._input)
-        self._refresh_views()
-
-    def _refresh_views(self) -> None:
-        if self._input is None:
-            self._inspection = None
-            self.predictionLabel.show_empty()
-            self.probabilities.set_probabilities(None)
-            self.inputView.show_steps(None)
-            self.activations.show_inspection(None)
-            self.session.set_inspection(None)
-            return
-        self._inspection = self.predictor.inspect(self._input.centred)
-        self.predictions_made += 1
-        self.predictionLabel.show_prediction(self._inspection.label, self._inspection.confidence)
-        self.probabilities.set_probabilities(self._inspection.probabilities)
-        self.inputView.show_steps(self._input)
-        self.activations.show_inspection(self._inspection)
-        self.session.set_inspection(self._inspection)
-
-    @property
-    def inspection(self) -> Inspection | None:
-        return self._inspection
-
-    # -- training --------------------------------------------------------------------------------------
-    @Slot(object)
-    def start_training(self, config: TrainConfig) -> None:
-        """Train a new run of ``config``; the session's RunController saves it and settles the model it ends with."""
-        from cnndesk.session.runs import new_run
-
-        if self.runner.is_running():
-            return
-        try:
-            plan = new_run(config)
-        except CnndeskError as exc:
-            self._show_error(str(exc))
-            return
-        self.trainingPanel.reset_curves()
-        self._prepared = plan
-        self.runner.start(plan)
-        self.statusBar().showMessage(f"Preparing {config.model}…")
-
-    def resume_from(self, path: str | Path) -> bool:
-        """Continue the run a checkpoint holds, with its own settings; it autosaves to the same file.
-
-        False, with a message, if it cannot be resumed (weights only, already finished, damaged, a run going on).
-        """
-        from cnndesk.session.runs import resume_run
-
-        if self.runner.is_running():
-            self._show_error("A run is in progress: stop it before resuming another.")
-            return False
-        try:
-            # The device is the one setting that belongs to this machine, not to the run.
-            plan = resume_run(path, device=self.trainingPanel.deviceCombo.currentData())
-        except CnndeskError as exc:
-            self._show_error(str(exc))
-            return False
-        point = plan.resume
-        self.trainingPanel.prepare_resume(point)  # its settings in the form, its earlier epochs in the plot
-        self._prepared = plan
-        self.runner.start(plan)
-        self.statusBar().showMessage(f"Resuming {plan.config.model} at epoch {point.epochs_completed + 1} of "
-                                     f"{plan.config.epochs}…")
-        return True
-
-    def resume_dialog(self) -> None:
-        if self.runner.is_running():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Resume training", str(checkpoints_dir()), CHECKPOINT_FILTER)
-        if path:
-            self.resume_from(path)
-
-    def _update_training_controls(self, *_: object) -> None:
-        busy = self.runner.is_running()
-        self.trainingPanel.set_running(busy)
-        self.resumeRunAction.setEnabled(not busy)
-
-    @Slot(bool)
-    def _pause_training(self, paused: bool) -> None:
-        if paused:
-            self.runner.pause()
-        else:
-            self.runner.resume()
-
-    @Slot(object)
-    def _on_run_started(self, plan: RunPlan) -> None:
-        """A run of a queue (or a Train click, a queue of one) is about to train: the form and curves show it."""
-        if plan is self._prepared:  # done when it was asked for
-            return
-        if plan.resume is not None:
-            self.trainingPanel.prepare_resume(plan.resume)
-        else:
-            self.trainingPanel.reset_curves()
-
-    @Slot(object)
-    def _on_training_started(self, info) -> None:
-        # Watch the new network learn: the prediction follows its weight snapshots until the run ends.
-        self.trainingPanel.on_started(info)
-        self._follow_training = True
-        config = info.config
-        self.predictor.set_model(engine.build_model(config.model, **config.model_options))
-        self._show_architecture()
-        self.statusBar().showMessage(f"Training {config.model}; the prediction follows its weights live.")
-
-    @Slot(object)
-    def _on_metrics(self, chunk: LossChunk) -> None:
-        self.trainingPanel.add_losses(chunk.steps, chunk.losses, chunk.latest)
-
-    @Slot(object)
-    def _on_weights(self, state: dict) -> None:
-        if not self._follow_training:
-            return
-        self.predictor.load_weights(state)
-        if self._input is not None:
-            self._refresh_views()
-
-    @Slot(object)
-    def _on_run_finished(self, outcome: RunOutcome) -> None:
-        """What is shown is what is saved: the run's saved model becomes current, or the previous one returns."""
-        from cnndesk.session.runs import DIVERGED, FAILED
-
-        self._follow_training = False
-        self.session.apply_outcome(outcome)
-        message = outcome.message
-        self.trainingPanel.statusLabel.setText(message)
-        if outcome.status in (FAILED, DIVERGED):
-            self._show_error(message)
-        else:
-            self.statusBar().showMessage(message, 15000)
-
-    # -- restoring a run cnndesk closed in the middle of -------------------------------------------------
-    def offer_restore(self) -> None:
-        """Offer the runs that a crash or kill interrupted (their marker outlived their process), one at a time."""
-        from cnndesk.session.markers import interrupted_runs
-
-        self._interrupted = interrupted_runs()
-        self._offer_next_restore()
-
-    def _offer_next_restore(self) -> None:
-        while self._interrupted:
-            run = self._interrupted[0]
-            if run.point is not None:
-                break
-            # Nothing to restore: say so briefly and forget it.
-            self._interrupted.pop(0)
-            _clear_marker(run.marker)
-            self.statusBar().showMessage(f"cnndesk closed while training {run.marker.model}; {run.problem}.", 15000)
-        else:
-            self.restoreBar.hide()
-            return
-        point = run.point
-        saved = _clock(run.saved_at)
-        if point.finished:
-            text = (f"cnndesk closed while training {run.marker.model}, after its last epoch "
-                    f"({point.epochs_completed} of {point.config.epochs} saved {saved}).")
-        else:
-            text = (f"cnndesk closed while training {run.marker.model} (epoch {point.epochs_completed} of "
-                    f"{point.config.epochs} saved {saved}). Restore it?")
-        self.restoreBar.offer(text, can_resume=not point.finished)
-        self._place_restore_bar()
-
-    def _take_offered(self) -> InterruptedRun | None:
-        if not self._interrupted:
-            return None
-        run = self._interrupted.pop(0)
-        _clear_marker(run.marker)  # the checkpoint stays in place; a resumed run marks itself again
-        self._offer_next_restore()
-        return run
-
-    @Slot()
-    def _restore_resume(self) -> None:
-        if self.runner.is_running():  # keep the offer for when this run ends
-            self._show_error("A run is in progress: stop it before resuming another.")
-            return
-        run = self._take_offered()
-        if run is not None:
-            self.resume_from(run.marker.checkpoint)
-
-    @Slot()
-    def _restore_open(self) -> None:
-        run = self._take_offered()
-        if run is not None:
-            self.open_model(run.marker.checkpoint)
-
-    @Slot()
-    def _restore_discard(self) -> None:
-        self._take_offered()
-
-    # -- files -----------------------------------------------------------------------------------------
-    def _show_error(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
+        """The message in the status bar and in a box that blocks nothing."""
         self.statusBar().showMessage(message, 15000)
         box = QMessageBox(QMessageBox.Icon.Warning, "cnndesk", message, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): nothing blocks the event loop
 
-    def open_model(self, path: str | Path) -> bool:
-        try:
-            self.session.open_model(path)
-        except CnndeskError as exc:
-            self._show_error(str(exc))
-            return False
-        return True
-
-    def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", str(checkpoints_dir()), CHECKPOINT_FILTER)
-        if path:
-            self.open_model(path)
-
-    def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), IMAGE_FILTER)
-        if path:
-            self.canvas.load_file(path)
-
-    def save_model_to(self, path: str | Path) -> Path | None:
-        try:
-            saved = self.session.save_model(path)
-        except CnndeskError as exc:
-            self._show_error(str(exc))
-            return None
-        self.statusBar().showMessage(f"Saved {saved}", 10000)
-        return saved
-
-    def save_model(self) -> None:
-        """Save where the model came from, unless that is a bundled model or a run's own autosave: then ask."""
-        current = self.session.model
-        own_file = (current is not None and current.path is not None and not current.bundled
-                    and current.path.parent.resolve() != checkpoints_dir().resolve())
-        if own_file:
-            self.save_model_to(current.path)
-        else:
-            self.save_model_as()
-
-    def save_model_as(self) -> None:
-        name = self._model_meta.get("model", {}).get("name", "model")
-        suggested = str(checkpoints_dir() / f"{name}.safetensors")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model as", suggested, CHECKPOINT_FILTER)
-        if path:
-            self.save_model_to(path)
+    _show_error = show_error
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About cnndesk",
-                          "cnndesk: draw a digit, see inside a convolutional network, train it live.")
+        QMessageBox.about(self, self.tr("About cnndesk"),
+                          self.tr("cnndesk: draw a digit, see inside a convolutional network, train it live."))
 
     # -- shutdown --------------------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -695,8 +337,8 @@ class MainWindow(QMainWindow):
         if self._import_task is not None:
             self._import_task.wait()  # an import cut short at exit can crash the interpreter: no bound here
         if self.engine_ready:
-            self.experiments.stop_queue()  # first, so that no queued run starts after this one
-            self.runner.shutdown()
+            for panel in reversed(self.panels):  # the queue stops before the runner is joined
+                panel.shutdown()
         self.tasks.shutdown(timeout_s=TASKS_SHUTDOWN_S)  # the preload and the like: a bounded wait
 
     def _save_settings(self) -> None:
@@ -708,19 +350,3 @@ class MainWindow(QMainWindow):
         save_window(self)  # before shutdown(): the form and the tabs are still as the user left them
         self.shutdown()
         super().closeEvent(event)
-
-
-def _clear_marker(marker) -> None:
-    from cnndesk.session.markers import clear_marker
-
-    clear_marker(marker)
-
-
-def _clock(timestamp: float | None) -> str:
-    """'at 14:05' today, 'on 3 Nov at 14:05' another day."""
-    if timestamp is None:
-        return ""
-    when = time.localtime(timestamp)
-    if time.strftime("%Y%m%d", when) == time.strftime("%Y%m%d"):
-        return time.strftime("at %H:%M", when)
-    return f"on {when.tm_mday} {time.strftime('%b', when)} at {time.strftime('%H:%M', when)}"

@@ -99,7 +99,7 @@ def test_stop_in_the_first_epoch_writes_nothing_and_the_previous_model_stays(fol
         outcome = controller.run(new_run(small()), callbacks=[StopAt(controller, 2)], splits=mnist,
                                  report_interval=0)
         assert outcome.status == NOTHING_SAVED and outcome.checkpoint is None and outcome.model is None
-        assert not session.apply_outcome(outcome)
+        assert not session.end_run(outcome)
         assert session.model.model is previous
     assert list(folder.iterdir()) == []
     assert "nothing was saved" in outcome.message

@@ -1,0 +1,83 @@
+"""What a panel is: one view of the window, with its place, its actions, and its part of start-up and shutdown.
+
+The shell (``main_window.MainWindow``) builds itself from a list of panels: it puts each panel's widget in the area
+the panel names, puts its actions in their menus (their shortcuts work wherever the focus is), and tells every panel
+when PyTorch has loaded and when the window closes. A panel talks to the session and to the shell's services
+(``runner``, ``tasks``, ``show_error``, ``status``), never to another panel's widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
+
+if TYPE_CHECKING:
+    from cnndesk.ui.main_window import MainWindow
+
+# Where a panel's widget goes.
+DRAW = "draw"  # the left column: the canvas
+PREDICT = "predict"  # the middle column: the prediction
+INSPECT = "inspect"  # a tab on the right: inside the network
+BOTTOM = "bottom"  # a tab at the bottom: training, experiments (built once PyTorch has loaded)
+
+# The menus, in menu-bar order.
+FILE, EDIT, TRAINING, HELP = "file", "edit", "training", "help"
+MENUS = (FILE, EDIT, TRAINING, HELP)
+
+
+class Panel(QObject):
+    """A view that attaches to the session. Subclasses set ``area`` and build their widget in ``__init__`` (or,
+    if it needs PyTorch, in ``engine_ready``)."""
+
+    area = ""  # DRAW, PREDICT, INSPECT, BOTTOM, or "" for a panel without a widget of its own
+
+    def __init__(self, shell: MainWindow) -> None:
+        super().__init__(shell)
+        self.shell = shell
+        self.session = shell.session
+        self._menu_entries: list[tuple[str, QAction | QMenu]] = []
+        self._engine_actions: list[QAction] = []
+
+    def widget(self) -> QWidget | None:
+        """The panel's widget, if it has one before PyTorch loads."""
+        return None
+
+    def title(self) -> str:
+        """The tab's title, for INSPECT and BOTTOM panels."""
+        return ""
+
+    def menu_entries(self) -> Sequence[tuple[str, QAction | QMenu]]:
+        """(menu, action or submenu) pairs, in order."""
+        return self._menu_entries
+
+    def engine_ready(self) -> None:
+        """PyTorch and the engine are in: build what needs them, enable what waited for them."""
+        for action in self._engine_actions:
+            action.setEnabled(True)
+
+    def engine_widget(self) -> QWidget | None:
+        """A BOTTOM panel's widget, built in ``engine_ready``."""
+        return None
+
+    def shutdown(self) -> None:
+        """The window is closing: stop what this panel runs (called before the shell joins its threads)."""
+
+    # -- helpers for subclasses ----------------------------------------------------------------------------
+    def add_action(self, menu: str, text: str, slot: Callable[[], object], shortcuts: Sequence[object] = (),
+                   tip: str = "", needs_engine: bool = False) -> QAction:
+        """An action in ``menu`` whose shortcuts work anywhere in the window; ``needs_engine``: disabled until
+        PyTorch has loaded."""
+        action = QAction(text, self.shell)
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _=False: slot())
+        if needs_engine:
+            action.setEnabled(False)
+            self._engine_actions.append(action)
+        self._menu_entries.append((menu, action))
+        return action

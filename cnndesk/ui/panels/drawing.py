@@ -1,0 +1,87 @@
+"""The canvas a digit is drawn on (or an image dropped on), with its brush and tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from cnndesk.ui.canvas import DrawingCanvas
+
+from .base import DRAW, EDIT, FILE, Panel
+
+# While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
+# event loop: the prediction trails the pen by one model pass and never by a fixed delay.
+PREDICT_INTERVAL_MS = 0
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
+
+
+class DrawingPanel(Panel):
+    area = DRAW
+
+    def __init__(self, shell) -> None:
+        super().__init__(shell)
+        self.canvas = DrawingCanvas()
+        self.clearButton = QPushButton(self.tr("Clear"), objectName="clearButton")
+        self.clearButton.setToolTip(self.tr("Clear the canvas (Esc)"))
+        self.undoButton = QPushButton(self.tr("Undo"), objectName="undoButton")
+        self.undoButton.setToolTip(self.tr("Undo the last stroke (Ctrl+Z)"))
+        self.openImageButton = QPushButton(self.tr("Open image…"), objectName="openImageButton")
+        self.openImageButton.setToolTip(self.tr("Open a photo or scan of a digit (Ctrl+I), or drop it on the canvas"))
+        self.brushSlider = QSlider(Qt.Orientation.Horizontal, objectName="brushSlider", minimum=6, maximum=48)
+        self.brushSlider.setValue(int(self.canvas.brush_width))
+        self.brushSlider.setToolTip(self.tr("Brush width"))
+        self.brushSlider.setMinimumWidth(64)  # in a narrow window the buttons beside it would squeeze it to a dot
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel(self.tr("Brush")))
+        tools.addWidget(self.brushSlider, 1)
+        tools.addWidget(self.undoButton)
+        tools.addWidget(self.clearButton)
+        tools.addWidget(self.openImageButton)
+        layout = QVBoxLayout()
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(tools)
+        self._widget = QWidget()
+        self._widget.setLayout(layout)
+
+        self.openImageAction = self.add_action(FILE, self.tr("Open &image…"), self.open_image_dialog, ["Ctrl+I"],
+                                               self.tr("Open an image of a digit"))
+        self.undoAction = self.add_action(EDIT, self.tr("&Undo stroke"), self.canvas.undo,
+                                          [QKeySequence.StandardKey.Undo])
+        self.clearAction = self.add_action(EDIT, self.tr("&Clear canvas"), self.canvas.clear, ["Esc", "Delete"])
+
+        self._predict_timer = QTimer(self, singleShot=True, interval=PREDICT_INTERVAL_MS)
+        self._predict_timer.timeout.connect(self.update_prediction)
+        self.canvas.changed.connect(self._schedule_prediction)
+        self.canvas.committed.connect(self.update_prediction)
+        self.canvas.imageLoadFailed.connect(shell.show_error)
+        self.clearButton.clicked.connect(self.canvas.clear)
+        self.undoButton.clicked.connect(self.canvas.undo)
+        self.openImageButton.clicked.connect(self.open_image_dialog)
+        self.brushSlider.valueChanged.connect(self.canvas.set_brush_width)
+
+    def widget(self) -> QWidget:
+        return self._widget
+
+    def engine_ready(self) -> None:
+        super().engine_ready()
+        self.update_prediction()  # whatever was drawn while PyTorch loaded
+
+    @Slot()
+    def _schedule_prediction(self) -> None:
+        if not self._predict_timer.isActive():
+            self._predict_timer.start()
+
+    @Slot()
+    def update_prediction(self) -> None:
+        """The drawing, preprocessed, becomes the session's input (which predicts once PyTorch is in)."""
+        self._predict_timer.stop()
+        self.session.set_drawing(None if self.canvas.is_empty() else self.canvas.ink_array())
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open image"), str(Path.home()),
+                                              self.tr(IMAGE_FILTER))
+        if path:
+            self.canvas.load_file(path)

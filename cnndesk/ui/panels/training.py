@@ -1,0 +1,184 @@
+"""The Training tab: the form, Train / Resume / Pause / Stop, the live curves, and how a run's end is shown.
+
+Runs go through the session's RunController (in the shell's ``TrainingRunner``), the same as ``cnndesk train``:
+while one trains, the session's predictor follows its weights; when it ends, the session makes the model it saved
+current — or keeps the previous one if it saved none — and this panel says which.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from cnndesk.errors import CnndeskError
+from cnndesk.locations import checkpoints_dir
+
+from .base import BOTTOM, TRAINING, Panel
+from .files import CHECKPOINT_FILTER
+
+if TYPE_CHECKING:
+    from cnndesk.engine import TrainConfig
+    from cnndesk.session.runs import RunOutcome, RunPlan
+    from cnndesk.ui.training_panel import TrainingPanel
+
+
+class TrainingTab(Panel):
+    area = BOTTOM
+
+    def __init__(self, shell) -> None:
+        super().__init__(shell)
+        self.trainingPanel: TrainingPanel | None = None
+        self._prepared: RunPlan | None = None  # the run whose form and curves were set up when it was asked for
+        self.trainAction = self.add_action(TRAINING, self.tr("&Train"), self._click_train, ["Ctrl+T"],
+                                           needs_engine=True)
+        self.resumeRunAction = self.add_action(TRAINING, self.tr("&Resume training…"), self.resume_dialog,
+                                               ["Ctrl+Shift+T"], self.tr("Continue a saved run from its checkpoint"),
+                                               needs_engine=True)
+        self.pauseAction = self.add_action(TRAINING, self.tr("&Pause / resume"), self._toggle_pause, ["Ctrl+P"],
+                                           needs_engine=True)
+        self.stopAction = self.add_action(TRAINING, self.tr("&Stop"), self._stop, ["Ctrl+."], needs_engine=True)
+
+    def title(self) -> str:
+        return self.tr("Training")
+
+    def engine_ready(self) -> None:
+        from cnndesk.ui.training_panel import TrainingPanel
+
+        self.trainingPanel = panel = TrainingPanel()
+        runner = self.shell.runner
+        # Drawing comes first: while the pen is down, training leaves a core to the GUI thread.
+        self.shell.canvas.penDown.connect(runner.set_interactive)
+        panel.startRequested.connect(self.start_training)
+        panel.pauseToggled.connect(self._pause)
+        panel.stopRequested.connect(runner.stop)
+        panel.resumeRequested.connect(self.resume_dialog)
+        runner.runStarted.connect(self._on_run_started)
+        runner.started.connect(self._on_training_started)
+        runner.metrics.connect(self._on_metrics)
+        runner.epochDone.connect(panel.add_epoch)
+        runner.weights.connect(self.session.load_weights)
+        runner.finished.connect(self._on_run_finished)
+        runner.runningChanged.connect(self._update_controls)
+        super().engine_ready()
+
+    def engine_widget(self) -> QWidget | None:
+        return self.trainingPanel
+
+    def shutdown(self) -> None:
+        if self.trainingPanel is not None:
+            self.shell.runner.shutdown()
+
+    # -- starting runs -------------------------------------------------------------------------------------
+    def _click_train(self) -> None:
+        if self.trainingPanel is not None:
+            self.trainingPanel.trainButton.click()
+
+    def _toggle_pause(self) -> None:
+        if self.trainingPanel is not None:
+            self.trainingPanel.pauseButton.toggle()
+
+    def _stop(self) -> None:
+        self.shell.runner.stop()
+
+    @Slot(object)
+    def start_training(self, config: TrainConfig) -> None:
+        """Train a new run of ``config``."""
+        from cnndesk.session.runs import new_run
+
+        if self.shell.runner.is_running():
+            return
+        try:
+            plan = new_run(config)
+        except CnndeskError as exc:
+            self.shell.show_error(str(exc))
+            return
+        self.trainingPanel.reset_curves()
+        self._prepared = plan
+        self.shell.runner.start(plan)
+        self.shell.status(self.tr("Preparing {model}…").format(model=config.model))
+
+    def resume_from(self, path: str | Path) -> bool:
+        """Continue the run a checkpoint holds, with its own settings; it goes on saving into the same file.
+
+        False, with a message, if it cannot be resumed (weights only, already finished, damaged, a run going on).
+        """
+        from cnndesk.session.runs import resume_run
+
+        if self.shell.runner.is_running():
+            self.shell.show_error(self.tr("A run is in progress: stop it before resuming another."))
+            return False
+        try:
+            # The device is the one setting that belongs to this machine, not to the run.
+            plan = resume_run(path, device=self.trainingPanel.deviceCombo.currentData())
+        except CnndeskError as exc:
+            self.shell.show_error(str(exc))
+            return False
+        point = plan.resume
+        self.trainingPanel.prepare_resume(point)  # its settings in the form, its earlier epochs in the plot
+        self._prepared = plan
+        self.shell.runner.start(plan)
+        self.shell.status(self.tr("Resuming {model} at epoch {epoch} of {epochs}…").format(
+            model=plan.config.model, epoch=point.epochs_completed + 1, epochs=plan.config.epochs))
+        return True
+
+    def resume_dialog(self) -> None:
+        if self.shell.runner.is_running():
+            return
+        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Resume training"), str(checkpoints_dir()),
+                                              self.tr(CHECKPOINT_FILTER))
+        if path:
+            self.resume_from(path)
+
+    # -- the run in progress ---------------------------------------------------------------------------------
+    def _update_controls(self, *_: object) -> None:
+        busy = self.shell.runner.is_running()
+        self.trainingPanel.set_running(busy)
+        self.resumeRunAction.setEnabled(not busy)
+
+    @Slot(bool)
+    def _pause(self, paused: bool) -> None:
+        if paused:
+            self.shell.runner.pause()
+        else:
+            self.shell.runner.resume()
+
+    @Slot(object)
+    def _on_run_started(self, plan: RunPlan) -> None:
+        """A run of a queue (or a Train click, a queue of one) is about to train: the form and curves show it."""
+        if plan is self._prepared:  # done when it was asked for
+            return
+        if plan.resume is not None:
+            self.trainingPanel.prepare_resume(plan.resume)
+        else:
+            self.trainingPanel.reset_curves()
+
+    @Slot(object)
+    def _on_training_started(self, info) -> None:
+        from cnndesk.engine import build_model
+
+        self.trainingPanel.on_started(info)
+        config = info.config
+        # Watch the new network learn: the prediction follows its weight snapshots until the run ends.
+        self.session.follow_run(build_model(config.model, **config.model_options))
+        self.shell.status(self.tr("Training {model}; the prediction follows its weights live.").format(
+            model=config.model))
+
+    @Slot(object)
+    def _on_metrics(self, chunk) -> None:
+        self.trainingPanel.add_losses(chunk.steps, chunk.losses, chunk.latest)
+
+    @Slot(object)
+    def _on_run_finished(self, outcome: RunOutcome) -> None:
+        """What is shown is what is saved: the run's saved model becomes current, or the previous one returns."""
+        from cnndesk.session.runs import DIVERGED, FAILED
+
+        self.session.end_run(outcome)
+        message = outcome.message
+        self.trainingPanel.statusLabel.setText(message)
+        if outcome.status in (FAILED, DIVERGED):
+            self.shell.show_error(message)
+        else:
+            self.shell.status(message, 15000)
