@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +55,9 @@ GIL_SWITCH_INTERVAL = 0.001  # seconds
 TRAINING_PANEL_ROWS = 18  # the panel's height in spin-box heights, rounded up (its form, buttons and progress)
 TASKS_SHUTDOWN_S = 10  # how long closing waits for a background task other than the import
 TASK_ERROR_CHARS = 160  # a failed background task's message in the status bar, cut to one short line
-# Imported first, in this order (see import_engine). torch.optim imports torch._dynamo (~1 s) the first time an
-# optimizer is made: done at start-up, not on Train.
-PYTORCH_MODULES = ("torch", "torchvision", "torch._dynamo")
+# Imported by the preload, after the engine and before any training thread starts: torch.optim imports
+# torch._dynamo (~1 s) the first time an optimizer is made, and torchvision reads MNIST the first time ever.
+PRELOAD_MODULES = ("torchvision", "torch._dynamo")
 # What the second step needs, each importing PyTorch or the engine modules built on it.
 ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndesk.engine.preprocess",
                   "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers",
@@ -67,13 +68,13 @@ MENU_TITLES = {FILE: "&File", EDIT: "&Edit", TRAINING: "&Training", HELP: "&Help
 def import_engine() -> None:
     """Import PyTorch and everything the model and training need (the slow part of start-up).
 
-    All in one thread, in this order, before any other thread uses PyTorch: torchvision's import pulls in
-    torch._dynamo, and two threads importing it at once (or one importing while another exits or uses torch) failed
-    with "operator flex_lib::zeros_and_scatter does not exist".
+    On the task runner, before any other thread uses PyTorch; the rest (PRELOAD_MODULES) follows on the same
+    runner, in order, before training may start: two threads importing torch._dynamo at once (or one importing it
+    while the interpreter exits) failed with "operator flex_lib::zeros_and_scatter does not exist".
     """
     import importlib
 
-    for name in (*PYTORCH_MODULES, *ENGINE_MODULES):
+    for name in ENGINE_MODULES:
         importlib.import_module(name)
 
 
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.tasks.failed.connect(self._on_task_failed)
         self._import_task: Task | None = None
         self._preload_task: Task | None = None
+        self.imports_done = threading.Event()  # the preload's imports are in: training may start
 
         drawing, prediction = DrawingPanel(self), PredictionPanel(self)
         self.canvas = drawing.canvas  # (before the panels that connect to the canvas)
@@ -243,7 +245,7 @@ class MainWindow(QMainWindow):
         # The drawn digit is one image through a small network: on the GUI thread a second intra-op thread costs
         # more in hand-off than it saves, and while training runs it would compete with the trainer's threads.
         torch.set_num_threads(PREDICT_THREADS)
-        self.runner = TrainingRunner(self)
+        self.runner = TrainingRunner(self, ready=self.imports_done)
         for panel in self.panels:
             panel.engine_ready()
         restore_form(self.trainingPanel)  # the form as the user left it last time
@@ -292,11 +294,17 @@ class MainWindow(QMainWindow):
         """Block until the MNIST preload has ended (None: however long). True if it has, or was never started."""
         return self._preload_task is None or self._preload_task.wait(timeout)
 
-    @staticmethod
-    def _preload_data() -> None:
-        """The preload task (torch and torch._dynamo are already in: the import task ran first)."""
-        with contextlib.suppress(CnndeskError):  # reported when training asks for the data
-            engine.load_mnist()
+    def _preload_data(self) -> None:
+        """The preload task: the last imports, then MNIST (the engine is in: the import task ran first)."""
+        import importlib
+
+        try:
+            for name in PRELOAD_MODULES:
+                importlib.import_module(name)
+            with contextlib.suppress(CnndeskError):  # reported when training asks for the data
+                engine.load_mnist()
+        finally:
+            self.imports_done.set()  # (a failure here is shown; training then reports its own)
         # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
         # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
         gc.freeze()
@@ -336,6 +344,8 @@ class MainWindow(QMainWindow):
         self.tasks.shutdown(timeout_s=0)  # cancel what has not started, flag the rest; no callback runs after this
         if self._import_task is not None:
             self._import_task.wait()  # an import cut short at exit can crash the interpreter: no bound here
+        if self._preload_task is not None and self._preload_task.status == "running":
+            self.imports_done.wait()  # the same for the preload's imports (MNIST itself gets the bounded wait)
         if self.engine_ready:
             for panel in reversed(self.panels):  # the queue stops before the runner is joined
                 panel.shutdown()

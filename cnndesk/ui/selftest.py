@@ -12,6 +12,7 @@ import math
 import os
 import resource
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -63,6 +64,8 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
 
     from .app import make_application
 
+    # A fresh settings file: the measurements use the defaults, and the user's remembered window and form stay.
+    os.environ["CNNDESK_SETTINGS"] = os.path.join(tempfile.mkdtemp(prefix="cnndesk-self-test-"), "settings.ini")
     app = make_application()
     from .canvas import CANVAS_SIZE
     from .main_window import MainWindow

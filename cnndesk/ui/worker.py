@@ -9,6 +9,7 @@ thread's life: start, pause, stop, and a bounded join on shutdown.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,16 +107,25 @@ class TrainingWorker(QObject):
     runFinished = Signal(object)  # RunOutcome: every run ends with one, failures included
     finished = Signal()  # the queue ended
 
-    def __init__(self, controller: RunController, queue: RunQueue) -> None:
+    def __init__(self, controller: RunController, queue: RunQueue, ready: threading.Event | None = None,
+                 cancelled: threading.Event | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.queue = queue
+        self.ready = ready  # set once the app's background imports are done (see MainWindow)
+        self.cancelled = cancelled or threading.Event()  # stopped before the queue began
 
     @Slot()
     def run(self) -> None:
-        # Thread counts are per thread in torch: set this one's, whatever the GUI thread chose for its own.
-        torch.set_num_threads(_train_threads())
         try:
+            # Training imports torch.optim (and so torch._dynamo): never while another thread is importing it.
+            while self.ready is not None and not self.ready.wait(0.05):
+                if self.cancelled.is_set():
+                    return
+            if self.cancelled.is_set():
+                return
+            # Thread counts are per thread in torch: set this one's, whatever the GUI thread chose for its own.
+            torch.set_num_threads(_train_threads())
             self.controller.run_queue(self.queue, callbacks_for=lambda plan: [_SignalBridge(self)],
                                       on_start=self.runStarted.emit, on_outcome=self.runFinished.emit)
         finally:  # exceptions never cross threads: run_queue reports each run's failure as its outcome
@@ -135,11 +145,14 @@ class TrainingRunner(QObject):
     queueFinished = Signal()
     runningChanged = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, controller: RunController | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, controller: RunController | None = None,
+                 ready: threading.Event | None = None) -> None:
         super().__init__(parent)
         self.controller = controller or RunController()
+        self._ready = ready  # runs wait for it before they start
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
+        self._cancelled = threading.Event()
         self._interactive = False
 
     def is_running(self) -> bool:
@@ -160,7 +173,8 @@ class TrainingRunner(QObject):
         self.set_interactive(self._interactive)  # a run started mid-stroke
         thread = QThread()
         thread.setObjectName("cnndesk-training")
-        worker = TrainingWorker(self.controller, queue)
+        self._cancelled = threading.Event()
+        worker = TrainingWorker(self.controller, queue, self._ready, self._cancelled)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         for name in ("runStarted", "started", "metrics", "epochDone", "weights"):
@@ -189,6 +203,7 @@ class TrainingRunner(QObject):
 
     def stop(self) -> None:
         """Stop the run in progress after its batch; the rest of its queue stays queued."""
+        self._cancelled.set()  # a queue still waiting to begin does not begin
         self.controller.stop()
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
