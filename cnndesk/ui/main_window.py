@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 GIL_SWITCH_INTERVAL = 0.001  # seconds
-TRAINING_PANEL_ROWS = 18  # the panel's height in spin-box heights, rounded up (its form, buttons and progress)
+TRAINING_PANEL_ROWS = 12  # the bottom pages' height in spin-box heights, rounded up (the tallest, Experiments)
 TASKS_SHUTDOWN_S = 10  # how long closing waits for a background task other than the import
 TASK_ERROR_CHARS = 160  # a failed background task's message in the status bar, cut to one short line
 # Imported by the preload, after the engine and before any training thread starts: torch.optim imports

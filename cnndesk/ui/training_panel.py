@@ -147,65 +147,75 @@ class TrainingPanel(QWidget):
         self.seedSpin = QSpinBox(objectName="seedSpin", minimum=0, maximum=2**31 - 1, value=0)
         self.seedSpin.setToolTip("Random seed: the same seed and settings train the same network again")
 
-        # Two columns: the network (model and its builder options) beside the training recipe.
+        # Three short columns (the network; the run; the optimizer) and one row of buttons: the panel fits under
+        # the canvas on a 1280x720 screen without squeezing its fields.
         self._optionWidgets: dict[str, QWidget] = {
             "activation": self.activationCombo, "pooling": self.poolingCombo, "batchnorm": self.batchnormCheck,
             "dropout": self.dropoutSpin, "width": self.widthSpin, "init": self.initCombo,
         }
         self._optionLabels: dict[str, QLabel] = {}
         model_form = self._form()
-        model_form.addRow("Model", self.modelCombo)
-        for key, label in [("activation", "Activation"), ("pooling", "Pooling"), ("dropout", "Dropout"),
-                           ("width", "Width"), ("init", "Init")]:
+        model_form.addRow(self.tr("Model"), self.modelCombo)
+        for key, label in [("activation", self.tr("Activation")), ("pooling", self.tr("Pooling")),
+                           ("dropout", self.tr("Dropout")), ("width", self.tr("Width"))]:
             self._optionLabels[key] = QLabel(label)
             model_form.addRow(self._optionLabels[key], self._optionWidgets[key])
-        model_form.addRow("", self.batchnormCheck)
-        train_form = self._form()
-        train_form.addRow("Epochs", self.epochsSpin)
-        train_form.addRow("Training images", self.samplesSpin)
-        train_form.addRow("Batch size", self.batchSpin)
-        train_form.addRow("Learning rate", self.lrSpin)
-        train_form.addRow("Optimizer", self.optimizerCombo)
-        train_form.addRow("Schedule", self.scheduleCombo)
-        train_form.addRow("Weight decay", self.weightDecaySpin)
-        train_form.addRow("Device", self.deviceCombo)
+        self._optionLabels["init"] = QLabel(self.tr("Init"))
+        init_row = QHBoxLayout()
+        init_row.addWidget(self.initCombo, 1)
+        init_row.addWidget(self.batchnormCheck)
+        model_form.addRow(self._optionLabels["init"], init_row)
+        run_form = self._form()
+        run_form.addRow(self.tr("Epochs"), self.epochsSpin)
+        run_form.addRow(self.tr("Training images"), self.samplesSpin)
+        run_form.addRow(self.tr("Batch size"), self.batchSpin)
+        run_form.addRow(self.tr("Learning rate"), self.lrSpin)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seedSpin, 1)
         seed_row.addWidget(self.augmentCheck)
-        train_form.addRow("Seed", seed_row)
+        run_form.addRow(self.tr("Seed"), seed_row)
+        optimizer_form = self._form()
+        optimizer_form.addRow(self.tr("Optimizer"), self.optimizerCombo)
+        optimizer_form.addRow(self.tr("Schedule"), self.scheduleCombo)
+        optimizer_form.addRow(self.tr("Weight decay"), self.weightDecaySpin)
+        optimizer_form.addRow(self.tr("Device"), self.deviceCombo)
+        for check in (self.batchnormCheck, self.augmentCheck):  # never cut to "Augm…" in a narrow column
+            check.setMinimumWidth(check.sizeHint().width())
         form = QHBoxLayout()
-        form.addLayout(model_form, 1)
-        form.addSpacing(8)
-        form.addLayout(train_form, 1)
+        for index, column in enumerate((model_form, run_form, optimizer_form)):
+            if index:
+                form.addSpacing(8)
+            form.addLayout(column, 1)
 
-        self.trainButton = QPushButton("Train", objectName="trainButton")
-        self.trainButton.setToolTip("Train a fresh model on MNIST (Ctrl+T)")
-        self.resumeButton = QPushButton("Resume run…", objectName="resumeRunButton")
-        self.resumeButton.setToolTip("Continue a saved run from its checkpoint, where it stopped (Ctrl+Shift+T)")
-        self.pauseButton = QPushButton("Pause", objectName="pauseButton", checkable=True, enabled=False)
-        self.stopButton = QPushButton("Stop", objectName="stopButton", enabled=False)
-        buttons = QHBoxLayout()  # starting a run
-        for button in (self.trainButton, self.resumeButton):
+        self.trainButton = QPushButton(self.tr("Train"), objectName="trainButton")
+        self.trainButton.setToolTip(self.tr("Train a fresh model on MNIST (Ctrl+T)"))
+        self.resumeButton = QPushButton(self.tr("Resume run…"), objectName="resumeRunButton")
+        self.resumeButton.setToolTip(self.tr("Continue a saved run from its checkpoint, where it stopped "
+                                             "(Ctrl+Shift+T)"))
+        self.pauseButton = QPushButton(self.tr("Pause"), objectName="pauseButton", checkable=True, enabled=False)
+        self.pauseButton.setToolTip(self.tr("Pause or continue the run (Ctrl+P)"))
+        self.stopButton = QPushButton(self.tr("Stop"), objectName="stopButton", enabled=False)
+        self.stopButton.setToolTip(self.tr("Stop after this batch; the last whole epoch is what is kept (Ctrl+.)"))
+        buttons = QHBoxLayout()  # starting a run, then the run in progress
+        for button in (self.trainButton, self.resumeButton, self.pauseButton, self.stopButton):
             buttons.addWidget(button)
-        run_buttons = QHBoxLayout()  # the run in progress
-        for button in (self.pauseButton, self.stopButton):
-            run_buttons.addWidget(button)
 
         self.progressBar = QProgressBar(objectName="progressBar", minimum=0, maximum=1000, value=0)
         self.progressBar.setTextVisible(False)
-        self.statusLabel = QLabel("Ready", objectName="trainingStatus")
+        self.progressBar.setMaximumHeight(12)
+        self.statusLabel = QLabel(self.tr("Ready"), objectName="trainingStatus")
         self.statusLabel.setWordWrap(True)
 
         controls = QVBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(form)
         controls.addLayout(buttons)
-        controls.addLayout(run_buttons)
         controls.addWidget(self.progressBar)
         controls.addWidget(self.statusLabel)
         controls.addStretch(1)
         controls_widget = QWidget()
         controls_widget.setLayout(controls)
-        controls_widget.setMaximumWidth(560)
+        controls_widget.setMaximumWidth(660)
 
         # (PlotWidget passes unknown keyword arguments on to a plot() call: set objectName separately.)
         self.lossPlot = pg.PlotWidget(title="Loss per batch")

@@ -129,7 +129,17 @@ def test_stopping_mid_epoch_shows_and_keeps_the_checkpoint_of_the_last_whole_epo
     from cnndesk.engine import load_model
 
     before = checkpoint.read_bytes()
-    window.runner.metrics.connect(lambda chunk: window.runner.stop())  # inside epoch 2, after its first batches
+    controller = window.runner.controller
+    run = controller.run
+
+    class StopInEpoch2(TrainingCallback):  # on the training thread, right after epoch 2's first batch
+        def on_batches(self, batches) -> None:
+            controller.stop()
+
+    def run_and_stop(plan, callbacks=(), **kwargs):
+        return run(plan, [*callbacks, StopInEpoch2()], **{**kwargs, "report_interval": 0})
+
+    controller.run = run_and_stop
     with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
         assert window.resume_from(checkpoint)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
