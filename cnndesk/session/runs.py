@@ -352,3 +352,40 @@ class RunController:
         except OSError:
             return path  # the name is a courtesy; the file is what matters
         return target
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A checkpoint a run wrote, as a list of runs to resume shows it."""
+
+    path: Path
+    point: ResumePoint | None  # None: it cannot be resumed (``problem`` says why)
+    problem: str
+    saved_at: float  # the file's modification time
+
+    @property
+    def resumable(self) -> bool:
+        return self.point is not None and not self.point.finished
+
+    @property
+    def test_accuracy(self) -> float | None:
+        history = self.point.history if self.point is not None else []
+        return history[-1].test_accuracy if history else None
+
+
+def saved_runs(folder: Path | None = None) -> list[SavedRun]:
+    """The checkpoints in ``folder`` (the checkpoints folder by default), newest first; reads headers only."""
+    from cnndesk.engine import resume_point
+
+    folder = folder or checkpoints_dir()
+    runs = []
+    for path in folder.glob("*.safetensors"):
+        try:
+            saved_at = path.stat().st_mtime
+        except OSError:
+            continue  # removed meanwhile
+        try:
+            runs.append(SavedRun(path, resume_point(path), "", saved_at))
+        except CnndeskError as exc:
+            runs.append(SavedRun(path, None, str(exc), saved_at))
+    return sorted(runs, key=lambda run: run.saved_at, reverse=True)

@@ -10,14 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QWidget
 
 from cnndesk.errors import CnndeskError
-from cnndesk.locations import checkpoints_dir
 
 from .base import BOTTOM, TRAINING, Panel
-from .files import CHECKPOINT_FILTER
 
 if TYPE_CHECKING:
     from cnndesk.engine import TrainConfig
@@ -32,6 +30,7 @@ class TrainingTab(Panel):
         super().__init__(shell)
         self.trainingPanel: TrainingPanel | None = None
         self._prepared: RunPlan | None = None  # the run whose form and curves were set up when it was asked for
+        self.dialog: QWidget | None = None  # the Resume run… dialog last opened
         self.trainAction = self.add_action(TRAINING, self.tr("&Train"), self._click_train, ["Ctrl+T"],
                                            needs_engine=True)
         self.resumeRunAction = self.add_action(TRAINING, self.tr("&Resume training…"), self.resume_dialog,
@@ -125,12 +124,16 @@ class TrainingTab(Panel):
         return True
 
     def resume_dialog(self) -> None:
+        """The saved runs (model, epochs, accuracy, when), or any other file; the one picked resumes."""
+        from cnndesk.ui.resume_dialog import ResumeDialog
+
         if self.shell.runner.is_running():
             return
-        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Resume training"), str(checkpoints_dir()),
-                                              self.tr(CHECKPOINT_FILTER))
-        if path:
-            self.resume_from(path)
+        dialog = ResumeDialog(self.shell)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: dialog.chosen is not None and self.resume_from(dialog.chosen))
+        self.dialog = dialog  # for tests
+        dialog.open()  # not exec(): nothing blocks the event loop
 
     # -- the run in progress ---------------------------------------------------------------------------------
     def _update_controls(self, *_: object) -> None:
