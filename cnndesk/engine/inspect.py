@@ -64,17 +64,35 @@ def _short(module: nn.Module) -> str:
 
 
 @torch.inference_mode()
-def inspect_input(model: Network, x: torch.Tensor) -> Inspection:
+def inspect_input(model: nn.Module, x: torch.Tensor) -> Inspection:
     """One forward pass over ``x`` (1, 1, 28, 28), keeping every visible layer's output.
+
+    Each top-level layer's output is captured by a forward hook while the model runs its own ``forward``, so any
+    ``nn.Module`` works, not only a sequence of layers. For cnndesk's own networks (``nn.Sequential``) the layers are
+    run in their declared order instead: their ``forward`` applies some activations after the pooling that follows
+    them (the same numbers, computed faster), and the views show the network as declared.
 
     Batch-norm and activation layers fold into the layer before them ("conv1 · ReLU" shows the activated
     maps); normalisation, flatten and dropout are not shown.
     """
+    outputs: list[tuple[str, nn.Module, torch.Tensor]] = []
+    if isinstance(model, nn.Sequential):
+        logits = x
+        for name, module in model.named_children():
+            logits = module(logits)
+            outputs.append((name, module, logits))
+    else:
+        names = {module: name for name, module in model.named_children()}
+        hooks = [module.register_forward_hook(lambda m, _inputs, out: outputs.append((names[m], m, out)))
+                 for module in names]
+        try:
+            logits = model(x)
+        finally:
+            for hook in hooks:
+                hook.remove()
     layers: list[LayerActivation] = []
-    out = x
-    for name, module in model.named_children():
-        out = module(out)
-        if isinstance(module, _HIDDEN_TYPES):
+    for name, module, out in outputs:
+        if isinstance(module, _HIDDEN_TYPES) or not isinstance(out, torch.Tensor):
             continue
         values = out[0].numpy()
         if values.ndim == 3 and values.shape[1:] == (1, 1):
@@ -84,7 +102,7 @@ def inspect_input(model: Network, x: torch.Tensor) -> Inspection:
             layers[-1] = LayerActivation(prev.name, f"{prev.label} · {_short(module)}", prev.kind, values)
             continue
         layers.append(LayerActivation(name, name, _kind(module), values))
-    probabilities = torch.softmax(out[0].float(), dim=0).numpy()
+    probabilities = torch.softmax(logits[0].float(), dim=0).numpy()
     return Inspection(probabilities, layers)
 
 

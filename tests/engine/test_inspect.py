@@ -179,3 +179,34 @@ def test_predict_probabilities_keeps_the_mode(mnist):
     assert probs.shape == (16, 10)
     torch.testing.assert_close(probs.sum(1), torch.ones(16))
     assert model.training
+
+
+def test_a_model_that_is_not_a_sequence_of_layers_is_inspected_through_its_own_forward():
+    """Forward hooks capture each layer as the model's own forward runs it (here a skip connection)."""
+    import torch
+    from torch import nn
+
+    from cnndesk.engine import inspect_input
+
+    class Skip(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+            self.relu = nn.ReLU()
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(4, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            features = self.relu(self.conv(x)) + x  # not expressible as a sequence of these layers
+            return self.fc(self.pool(features).flatten(1))
+
+    torch.manual_seed(0)
+    model = Skip().eval()
+    x = torch.rand(1, 1, 28, 28)
+    inspection = inspect_input(model, x)
+    assert [layer.label for layer in inspection.layers] == ["conv · ReLU", "pool", "fc"]
+    with torch.no_grad():
+        expected_pool = (torch.relu(model.conv(x)) + x).mean(dim=(2, 3))[0]
+        expected = torch.softmax(model(x)[0], dim=0)
+    np.testing.assert_allclose(inspection.layers[1].output, expected_pool.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(inspection.probabilities, expected.numpy(), rtol=1e-5, atol=1e-6)

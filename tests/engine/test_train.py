@@ -566,3 +566,19 @@ def test_a_thread_limit_applies_from_the_next_batch_and_is_lifted_at_the_end(mni
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_init_from_starts_from_another_models_weights(trained_lenet, mnist):
+    """Fine-tuning: the run starts from the given weights (a stop before the first batch keeps them as they were)."""
+    control = TrainingControl()
+    control.stop()
+    result = fit(small_config(), control=control, splits=mnist, init_from=trained_lenet.model)
+    start = trained_lenet.model.state_dict()
+    assert all(torch.equal(v.cpu(), start[k].cpu()) for k, v in result.model.state_dict().items())
+    fresh = fit(small_config(), control=control, splits=mnist)
+    assert not all(torch.equal(v.cpu(), start[k].cpu()) for k, v in fresh.model.state_dict().items())
+
+
+def test_init_from_a_different_architecture_is_one_clear_error(trained_lenet, mnist):
+    with pytest.raises(CnndeskError, match="architectures differ"):
+        fit(small_config(model="mlp"), splits=mnist, init_from=trained_lenet.model)
