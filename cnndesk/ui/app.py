@@ -9,11 +9,19 @@ from PySide6.QtWidgets import QApplication
 
 from cnndesk import __version__
 
+from .i18n import install_translations
+
+_translated: set[int] = set()  # the applications (by id) whose translations are installed
+
 
 def make_application() -> QApplication:
+    """The application, with cnndesk's translation for the user's locale installed (if one is bundled)."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("cnndesk")
     app.setApplicationVersion(__version__)
+    if id(app) not in _translated:  # once: before any window, so that every text is built translated
+        _translated.add(id(app))
+        install_translations(app)
     return app
 
 

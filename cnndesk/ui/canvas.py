@@ -59,7 +59,7 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip("Draw a digit. Esc clears, Ctrl+Z undoes the last stroke; drop an image to load it.")
+        self.setToolTip(self.tr("Draw a digit. Esc clears, Ctrl+Z undoes the last stroke; drop an image to load it."))
         self.brush_width: float = DEFAULT_BRUSH
         self._strokes: list[Stroke] = []
         self._current: Stroke | None = None
@@ -167,6 +167,10 @@ class DrawingCanvas(QWidget):
         self.changed.emit()
         self.committed.emit()
 
+    def placeholder_text(self) -> str:
+        """What an empty canvas says, painted in its middle."""
+        return self.tr("Draw a digit here")
+
     def _target_rect(self) -> QRectF:
         side = min(self.width(), self.height())
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
@@ -188,7 +192,7 @@ class DrawingCanvas(QWidget):
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
         if self.is_empty():
             painter.setPen(QColor(160, 160, 160))
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.placeholder_text())
         painter.end()
 
     # -- input -----------------------------------------------------------------------------------------

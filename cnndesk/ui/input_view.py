@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import QWidget
 
 from .plotting import pg
@@ -12,10 +13,11 @@ from .plotting import pg
 if TYPE_CHECKING:
     from cnndesk.engine.preprocess import Preprocessed
 
+# (the step, its caption: translated where shown)
 STEPS = (
-    ("cropped", "ink"),
-    ("scaled", "20 px box"),
-    ("centred", "model input 28×28"),
+    ("cropped", QT_TRANSLATE_NOOP("InputView", "ink")),
+    ("scaled", QT_TRANSLATE_NOOP("InputView", "20 px box")),
+    ("centred", QT_TRANSLATE_NOOP("InputView", "model input 28×28")),
 )
 
 
@@ -26,7 +28,7 @@ class InputView(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(130)
         self.images: dict[str, pg.ImageItem] = {}
         for col, (key, title) in enumerate(STEPS):
-            self.addLabel(title, row=0, col=col, size="9pt")
+            self.addLabel(QCoreApplication.translate("InputView", title), row=0, col=col, size="9pt")
             view = self.addViewBox(row=1, col=col, lockAspect=True, enableMouse=False, invertY=True)
             view.setMenuEnabled(False)
             view.enableAutoRange()

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -46,7 +46,7 @@ from .settings import restore_form, restore_window, save_window
 from .tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
-    from cnndesk.engine import Inspection, Network, Predictor, TrainConfig
+    from cnndesk.engine import Inspection, Network, Predictor
 
     from .worker import TrainingRunner
 
@@ -62,7 +62,8 @@ PRELOAD_MODULES = ("torchvision", "torch._dynamo")
 ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndesk.engine.preprocess",
                   "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers",
                   "cnndesk.session.runs", "cnndesk.ui.worker", "cnndesk.ui.training_panel", "cnndesk.ui.experiments")
-MENU_TITLES = {FILE: "&File", EDIT: "&Edit", TRAINING: "&Training", HELP: "&Help"}
+MENU_TITLES = {FILE: QT_TRANSLATE_NOOP("MainWindow", "&File"), EDIT: QT_TRANSLATE_NOOP("MainWindow", "&Edit"),
+               TRAINING: QT_TRANSLATE_NOOP("MainWindow", "&Training"), HELP: QT_TRANSLATE_NOOP("MainWindow", "&Help")}
 
 
 def import_engine() -> None:
@@ -127,11 +128,14 @@ class MainWindow(QMainWindow):
         if app is not None:  # quitting with the window still open: closeEvent does not come
             app.aboutToQuit.connect(self._save_settings)
 
-    # -- the widget contract: the panels' widgets, as tests and the self-test reach them ------------------------
+    # -- the widget contract: what tests and the self-test reach through the window ---------------------------
     def __getattr__(self, name: str) -> Any:
-        for panel in self.__dict__.get("panels", ()):
-            if name in panel.__dict__ and not name.startswith("_"):
-                return panel.__dict__[name]
+        """A panel's public widget, action or method by its name (``window.canvas``, ``window.trainingPanel``,
+        ``window.resume_from``…): the names the window had before it was split into panels."""
+        if not name.startswith("_"):
+            for panel in self.__dict__.get("panels", ()):
+                if name in panel.__dict__ or name in type(panel).__dict__:
+                    return getattr(panel, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
@@ -146,27 +150,8 @@ class MainWindow(QMainWindow):
     def predictions_made(self) -> int:
         return self.session.inspections
 
-    def update_prediction(self) -> None:
-        self.drawingPanel.update_prediction()
-
-    @property
-    def drawingPanel(self) -> DrawingPanel:
-        return next(p for p in self.panels if isinstance(p, DrawingPanel))
-
     def set_model(self, model: Network, meta: dict[str, Any], path: Path | None) -> None:
         self.session.set_model(model, meta, path)
-
-    def open_model(self, path: str | Path) -> bool:
-        return self._files.open_model(path)
-
-    def save_model_to(self, path: str | Path) -> Path | None:
-        return self._files.save_model_to(path)
-
-    def start_training(self, config: TrainConfig) -> None:
-        self._training.start_training(config)
-
-    def resume_from(self, path: str | Path) -> bool:
-        return self._training.resume_from(path)
 
     # -- construction ----------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -200,7 +185,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         self.menus: dict[str, QMenu] = {}
         for key in MENUS:
-            self.menus[key] = self.menuBar().addMenu(self.tr(MENU_TITLES[key]))
+            self.menus[key] = self.menuBar().addMenu(QCoreApplication.translate("MainWindow", MENU_TITLES[key]))
         for panel in self.panels:
             for menu, entry in panel.menu_entries():
                 self.add_menu_entry(menu, entry)
@@ -331,7 +316,6 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): nothing blocks the event loop
 
-    _show_error = show_error
 
     def _about(self) -> None:
         QMessageBox.about(self, self.tr("About cnndesk"),

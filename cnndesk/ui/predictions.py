@@ -27,7 +27,7 @@ class PredictionLabel(QLabel):
         self.show_empty()
 
     def show_empty(self) -> None:
-        self.setText("Draw a digit")
+        self.setText(self.tr("Draw a digit"))
 
     def show_prediction(self, label: int, confidence: float) -> None:
         self.setText(f"{label}  ·  {confidence:.1%}")
@@ -44,7 +44,7 @@ class ProbabilityBars(pg.PlotWidget):
         self.hideButtons()
         self.setYRange(0, 1, padding=0.02)
         self.setXRange(-0.6, 9.6, padding=0)
-        self.setLabel("left", "probability")
+        self.setLabel("left", self.tr("probability"))
         axis = self.getAxis("bottom")
         axis.setTicks([[(d, str(d)) for d in range(10)]])
         self.setMinimumHeight(140)

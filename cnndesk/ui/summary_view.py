@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -13,14 +13,18 @@ from cnndesk import engine
 if TYPE_CHECKING:
     from cnndesk.engine import ModelSummary, Network
 
-COLUMNS = ["Layer", "Type", "Output", "Parameters", "Mult-adds", "O = (W − K + 2P) / S + 1", "Receptive field"]
+# The header: translated where shown.
+COLUMNS = [QT_TRANSLATE_NOOP("SummaryView", "Layer"), QT_TRANSLATE_NOOP("SummaryView", "Type"),
+           QT_TRANSLATE_NOOP("SummaryView", "Output"), QT_TRANSLATE_NOOP("SummaryView", "Parameters"),
+           QT_TRANSLATE_NOOP("SummaryView", "Mult-adds"), QT_TRANSLATE_NOOP("SummaryView", "O = (W − K + 2P) / S + 1"),
+           QT_TRANSLATE_NOOP("SummaryView", "Receptive field")]
 
 
 class SummaryView(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(COLUMNS), parent)
         self.setObjectName("summary")
-        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setHorizontalHeaderLabels([QCoreApplication.translate("SummaryView", title) for title in COLUMNS])
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -42,7 +46,7 @@ class SummaryView(QTableWidget):
             for col, value in enumerate(values):
                 self.setItem(row, col, self._item(value, numeric=col in (3, 4)))
         total = len(summary.layers)
-        for col, value in enumerate(["total", "", "", f"{summary.total_params:,}", f"{summary.total_macs:,}", "", ""]):
+        for col, value in enumerate([self.tr("total"), "", "", f"{summary.total_params:,}", f"{summary.total_macs:,}", "", ""]):
             item = self._item(value, numeric=col in (3, 4))
             font = QFont(item.font())
             font.setBold(True)

@@ -582,3 +582,17 @@ def test_init_from_starts_from_another_models_weights(trained_lenet, mnist):
 def test_init_from_a_different_architecture_is_one_clear_error(trained_lenet, mnist):
     with pytest.raises(CnndeskError, match="architectures differ"):
         fit(small_config(model="mlp"), splits=mnist, init_from=trained_lenet.model)
+
+
+def test_the_eta_waits_for_the_warm_up_then_counts_down_to_zero(mnist):
+    """The first steps run slower than the rest: the time left is "still estimating" (NaN) until the steps after
+    the warm-up have shown the run's speed, then a finite figure that reaches 0 at the last step."""
+    from cnndesk.engine.train import ETA_WARMUP_MIN
+
+    recorder = Recorder()
+    fit(small_config(epochs=4, train_samples=64 * 10), callbacks=[recorder], splits=mnist, report_interval=0.0)
+    etas = [b.eta for b in recorder.batches]
+    warm = ETA_WARMUP_MIN  # of 40 steps, 2% is fewer than the minimum warm-up
+    assert all(math.isnan(eta) for eta in etas[: warm + ETA_WARMUP_MIN - 1])
+    assert all(math.isfinite(eta) and eta >= 0 for eta in etas[warm + ETA_WARMUP_MIN:])
+    assert etas[-1] == 0.0

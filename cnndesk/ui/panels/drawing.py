@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
@@ -15,7 +15,8 @@ from .base import DRAW, EDIT, FILE, Panel
 # While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
 # event loop: the prediction trails the pen by one model pass and never by a fixed delay.
 PREDICT_INTERVAL_MS = 0
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)"
+IMAGE_FILTER = QT_TRANSLATE_NOOP(
+    "DrawingPanel", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm)")
 
 
 class DrawingPanel(Panel):
@@ -82,6 +83,6 @@ class DrawingPanel(Panel):
 
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open image"), str(Path.home()),
-                                              self.tr(IMAGE_FILTER))
+                                              QCoreApplication.translate("DrawingPanel", IMAGE_FILTER))
         if path:
             self.canvas.load_file(path)

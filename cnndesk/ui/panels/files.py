@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu
 
@@ -12,7 +13,12 @@ from cnndesk.locations import checkpoints_dir, pretrained_path
 
 from .base import FILE, Panel
 
-CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
+CHECKPOINT_FILTER = QT_TRANSLATE_NOOP("ModelFilesPanel", "cnndesk checkpoints (*.safetensors)")
+
+
+def checkpoint_filter() -> str:
+    """The file dialogs' filter for checkpoints, translated."""
+    return QCoreApplication.translate("ModelFilesPanel", CHECKPOINT_FILTER)
 
 
 class ModelFilesPanel(Panel):
@@ -50,7 +56,7 @@ class ModelFilesPanel(Panel):
 
     def open_model_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open model"), str(checkpoints_dir()),
-                                              self.tr(CHECKPOINT_FILTER))
+                                              checkpoint_filter())
         if path:
             self.open_model(path)
 
@@ -79,6 +85,6 @@ class ModelFilesPanel(Panel):
         name = current.name if current is not None else "model"
         suggested = str(checkpoints_dir() / f"{name}.safetensors")
         path, _ = QFileDialog.getSaveFileName(self.shell, self.tr("Save model as"), suggested,
-                                              self.tr(CHECKPOINT_FILTER))
+                                              checkpoint_filter())
         if path:
             self.save_model_to(path)
