@@ -185,3 +185,23 @@ def test_a_queue_of_plans_settles_each_run(folder, mnist):
     assert seen == plans
     assert [o.status for o in outcomes] == [FINISHED, FINISHED]
     assert len({o.checkpoint for o in outcomes}) == 2  # two runs in the same minute get two files
+
+
+def test_weights_that_are_not_numbers_at_an_epochs_end_are_never_saved(folder, mnist):
+    """The loss was still a number, but the last step of epoch 2 left NaN weights: epoch 1 stays in the file."""
+
+    class Poison(TrainingCallback):
+        def on_fit_start(self, info) -> None:
+            self.loop = info.loop
+
+        def on_batch_end(self, batch: int) -> None:
+            if self.loop.step == 10:  # the last batch of epoch 2
+                with torch.no_grad():
+                    next(self.loop.model.parameters()).fill_(float("nan"))
+
+    outcome = controller_in(folder).run(new_run(small()), callbacks=[Poison()], splits=mnist)
+    assert outcome.status == DIVERGED
+    meta = read_metadata(outcome.checkpoint)
+    assert meta["metrics"]["epochs_completed"] == 1 and meta["resume"]["epochs_completed"] == 1
+    saved, _ = load_model(outcome.checkpoint)
+    assert all(torch.isfinite(p).all() for p in saved.parameters())
