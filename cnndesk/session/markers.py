@@ -22,6 +22,8 @@ from cnndesk.engine import CnndeskError, ResumePoint, resume_point
 from cnndesk.engine.checkpoint import atomic_write
 from cnndesk.locations import data_dir
 
+from .text import tr
+
 MARKERS_FOLDER = "active-runs"
 # How far two readings of one process's start time may differ (the system derives it from the boot time, which
 # it rounds to whole seconds).
@@ -149,7 +151,7 @@ def interrupted_runs() -> list[InterruptedRun]:
 def describe(marker: RunMarker) -> InterruptedRun:
     """What an interrupted run's checkpoint holds: where it can resume from, or why it cannot."""
     if not marker.checkpoint.exists():
-        return InterruptedRun(marker, None, "it closed before the first epoch ended, so nothing was saved", None)
+        return InterruptedRun(marker, None, tr("it closed before the first epoch ended, so nothing was saved"), None)
     try:
         point = resume_point(marker.checkpoint)
         saved_at = marker.checkpoint.stat().st_mtime

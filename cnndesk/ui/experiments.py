@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
+    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -44,16 +46,18 @@ from PySide6.QtWidgets import (
 from cnndesk.engine import CnndeskError, EpochMetrics, TrainConfig, count_parameters
 from cnndesk.engine.experiments import PRESETS, RunRow, row_of, write_csv
 from cnndesk.session.runs import DIVERGED, FAILED, NOTHING_SAVED, RunOutcome, RunPlan, RunQueue, new_run
-from cnndesk.session.text import format_eta, run_label, run_options
+from cnndesk.session.text import epochs_text, format_eta, run_label, run_options
 
 from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
 from .training_panel import GrowingCurve, LossSmoother
 from .worker import LossChunk, TrainingRunner
 
+# The comparisons of the "Add comparison" menu (translated where shown).
 PRESET_TITLES = {
-    "activations": "Activations of the current model (ReLU / Tanh / Sigmoid / LeakyReLU)",
-    "cnn-vs-mlp": "CNN vs MLP (LeNet5, CNN2, MLP)",
-    "lenet5-net2-cnn2": "LeNet5 vs Net2 vs CNN2",
+    "activations": QT_TRANSLATE_NOOP("ExperimentsView", "Activations of the current model (ReLU / Tanh / Sigmoid / "
+                                                        "LeakyReLU)"),
+    "cnn-vs-mlp": QT_TRANSLATE_NOOP("ExperimentsView", "CNN vs MLP (LeNet5, CNN2, MLP)"),
+    "lenet5-net2-cnn2": QT_TRANSLATE_NOOP("ExperimentsView", "LeNet5 vs Net2 vs CNN2"),
 }
 # Distinct colours for runs (matplotlib's tab10), in the order runs start.
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75),
@@ -67,17 +71,23 @@ FADED_ALPHA = 50  # the curves of runs not selected, while some are
 
 def queue_text(config: TrainConfig) -> str:
     """One queued run, as the queue lists it: name, options, epochs, images."""
-    images = f"{config.train_samples:,} images" if config.train_samples else "all images"
-    epochs = f"{config.epochs} epoch" + ("s" if config.epochs != 1 else "")
-    return f"{run_label(config)} — {epochs}, {images}"
+    images = (QCoreApplication.translate("ExperimentsView", "{n} images").format(n=f"{config.train_samples:,}")
+              if config.train_samples else QCoreApplication.translate("ExperimentsView", "all images"))
+    return QCoreApplication.translate("ExperimentsView", "{run} — {epochs}, {images}").format(
+        run=run_label(config), epochs=epochs_text(config.epochs), images=images)
 
 
 def settings_text(config: TrainConfig) -> str:
-    """Every training setting of a run, for tooltips."""
-    images = f"{config.train_samples:,}" if config.train_samples else "all"
-    return (f"{images} training images, {config.epochs} epochs, batch {config.batch_size}, lr {config.lr:g}, "
-            f"{config.optimizer}, {config.schedule} schedule, weight decay {config.weight_decay:g}, "
-            f"{'augmented' if config.augment else 'no augmentation'}, device {config.device}")
+    """Every training setting of a run, for tooltips (the optimizer, schedule and device by their code names)."""
+    images = f"{config.train_samples:,}" if config.train_samples else QCoreApplication.translate(
+        "ExperimentsView", "all")
+    augment = QCoreApplication.translate("ExperimentsView", "augmented") if config.augment else \
+        QCoreApplication.translate("ExperimentsView", "no augmentation")
+    return QCoreApplication.translate(
+        "ExperimentsView", "{images} training images, {epochs} epochs, batch {batch}, lr {lr}, {optimizer}, "
+                           "{schedule} schedule, weight decay {weight_decay}, {augment}, device {device}").format(
+        images=images, epochs=config.epochs, batch=config.batch_size, lr=f"{config.lr:g}", optimizer=config.optimizer,
+        schedule=config.schedule, weight_decay=f"{config.weight_decay:g}", augment=augment, device=config.device)
 
 
 @dataclass
@@ -97,7 +107,11 @@ class ExperimentRun:
 class ResultsModel(QAbstractTableModel):
     """One row per finished run; display text formatted, ``SORT_ROLE`` the raw value (numeric sorting)."""
 
-    COLUMNS = ("#", "Model", "Options", "Epochs", "Train acc", "Test acc", "Seconds", "Params")
+    # The header (translated where shown).
+    COLUMNS = (QT_TRANSLATE_NOOP("ResultsModel", "#"), QT_TRANSLATE_NOOP("ResultsModel", "Model"),
+               QT_TRANSLATE_NOOP("ResultsModel", "Options"), QT_TRANSLATE_NOOP("ResultsModel", "Epochs"),
+               QT_TRANSLATE_NOOP("ResultsModel", "Train acc"), QT_TRANSLATE_NOOP("ResultsModel", "Test acc"),
+               QT_TRANSLATE_NOOP("ResultsModel", "Seconds"), QT_TRANSLATE_NOOP("ResultsModel", "Params"))
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -111,7 +125,7 @@ class ResultsModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
+            return QCoreApplication.translate("ResultsModel", self.COLUMNS[section])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -147,7 +161,10 @@ class ResultsModel(QAbstractTableModel):
         if column == 2:
             return ", ".join(run_options(run.config))
         if column == 3:
-            return f"{row.epochs} of {run.config.epochs}, stopped" if row.stopped else str(row.epochs)
+            if row.stopped:
+                return QCoreApplication.translate("ResultsModel", "{done} of {epochs}, stopped").format(
+                    done=row.epochs, epochs=run.config.epochs)
+            return str(row.epochs)
         if column == 4:
             return percent(row.train_accuracy)
         if column == 5:
@@ -202,37 +219,38 @@ class ExperimentsView(QWidget):
     def _build(self) -> None:
         self.queueList = QListWidget(objectName="queueList")
         self.queueList.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.queueList.setToolTip("Runs waiting to train, in order")
+        self.queueList.setToolTip(self.tr("Runs waiting to train, in order"))
         self.queueList.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.queueList.setTextElideMode(Qt.TextElideMode.ElideRight)  # the whole entry is in its tooltip
         self.queueList.itemSelectionChanged.connect(self._update_buttons)
-        self.addCurrentButton = QPushButton("Add current settings", objectName="addCurrentButton")
-        self.addCurrentButton.setToolTip("Queue a run with the settings of the Training tab")
+        self.addCurrentButton = QPushButton(self.tr("Add current settings"), objectName="addCurrentButton")
+        self.addCurrentButton.setToolTip(self.tr("Queue a run with the settings of the Training tab"))
         self.addCurrentButton.clicked.connect(self.add_current)
-        self.presetButton = QPushButton("Add comparison", objectName="presetButton")
-        self.presetButton.setToolTip("Queue a classic comparison, with the epochs and images of the Training tab")
+        self.presetButton = QPushButton(self.tr("Add comparison"), objectName="presetButton")
+        self.presetButton.setToolTip(self.tr("Queue a classic comparison, with the epochs and images of the Training "
+                                             "tab"))
         menu = QMenu(self.presetButton)
         self.presetActions: dict[str, QAction] = {}
         for key, title in PRESET_TITLES.items():
-            action = menu.addAction(title)
+            action = menu.addAction(QCoreApplication.translate("ExperimentsView", title))
             action.triggered.connect(lambda _=False, key=key: self.add_preset(key))
             self.presetActions[key] = action
         self.presetButton.setMenu(menu)
-        self.removeButton = QPushButton("Remove", objectName="removeButton")
-        self.removeButton.setToolTip("Remove the selected runs from the queue")
+        self.removeButton = QPushButton(self.tr("Remove"), objectName="removeButton")
+        self.removeButton.setToolTip(self.tr("Remove the selected runs from the queue"))
         self.removeButton.clicked.connect(self.remove_selected)
-        self.clearQueueButton = QPushButton("Clear queue", objectName="clearQueueButton")
+        self.clearQueueButton = QPushButton(self.tr("Clear queue"), objectName="clearQueueButton")
         self.clearQueueButton.clicked.connect(self.clear_queue)
-        self.runQueueButton = QPushButton("Run queue", objectName="runQueueButton")
-        self.runQueueButton.setToolTip("Train the queued runs one after another")
+        self.runQueueButton = QPushButton(self.tr("Run queue"), objectName="runQueueButton")
+        self.runQueueButton.setToolTip(self.tr("Train the queued runs one after another"))
         self.runQueueButton.clicked.connect(self.run_queue)
-        self.stopQueueButton = QPushButton("Stop", objectName="stopQueueButton")
-        self.stopQueueButton.setToolTip("Stop the run in progress after its batch; the rest stay queued")
+        self.stopQueueButton = QPushButton(self.tr("Stop"), objectName="stopQueueButton")
+        self.stopQueueButton.setToolTip(self.tr("Stop the run in progress after its batch; the rest stay queued"))
         self.stopQueueButton.clicked.connect(self.stop_queue)
         self.progressBar = QProgressBar(objectName="queueProgress", minimum=0, maximum=1000, value=0)
         self.progressBar.setTextVisible(False)
-        self.statusLabel = QLabel("Queue runs, then Run queue: they train one after another, and the table and "
-                                  "curves compare them.", objectName="queueStatus")
+        self.statusLabel = QLabel(self.tr("Queue runs, then Run queue: they train one after another, and the table "
+                                          "and curves compare them."), objectName="queueStatus")
         self.statusLabel.setWordWrap(True)
 
         buttons = QGridLayout()
@@ -244,7 +262,7 @@ class ExperimentsView(QWidget):
         buttons.addWidget(self.stopQueueButton, 2, 1)
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
-        left.addWidget(QLabel("Queue"))
+        left.addWidget(QLabel(self.tr("Queue")))
         left.addWidget(self.queueList, 1)
         left.addLayout(buttons)
         left.addWidget(self.progressBar)
@@ -270,14 +288,14 @@ class ExperimentsView(QWidget):
         # squeezed to "t…" as soon as the other columns needed the room; a narrow table scrolls instead.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        self.exportButton = QPushButton("Export CSV…", objectName="exportButton")
-        self.exportButton.setToolTip("Save the table as a CSV file (Ctrl+E)")
+        self.exportButton = QPushButton(self.tr("Export CSV…"), objectName="exportButton")
+        self.exportButton.setToolTip(self.tr("Save the table as a CSV file (Ctrl+E)"))
         self.exportButton.clicked.connect(self.export_csv)
         # The window puts this in its File menu: Ctrl+E works from any tab.
-        self.exportAction = QAction("&Export experiments as CSV…", self, shortcut=QKeySequence("Ctrl+E"))
-        self.exportAction.setStatusTip("Save the Experiments table as a CSV file")
+        self.exportAction = QAction(self.tr("&Export experiments as CSV…"), self, shortcut=QKeySequence("Ctrl+E"))
+        self.exportAction.setStatusTip(self.tr("Save the Experiments table as a CSV file"))
         self.exportAction.triggered.connect(self.export_csv)
-        self.clearResultsButton = QPushButton("Clear results", objectName="clearResultsButton")
+        self.clearResultsButton = QPushButton(self.tr("Clear results"), objectName="clearResultsButton")
         self.clearResultsButton.clicked.connect(self.clear_results)
         table_buttons = QHBoxLayout()
         table_buttons.addWidget(self.exportButton)
@@ -292,22 +310,22 @@ class ExperimentsView(QWidget):
 
         # (PlotWidget passes unknown keyword arguments on to a plot() call: set objectName separately.)
         # No grids: see TrainingPanel (grid lines repaint the axes with every curve update).
-        self.accuracyPlot = pg.PlotWidget(title="Test accuracy per epoch")
+        self.accuracyPlot = pg.PlotWidget(title=self.tr("Test accuracy per epoch"))
         self.accuracyPlot.setObjectName("experimentAccuracyPlot")
-        self.accuracyPlot.setLabel("bottom", "epoch")
+        self.accuracyPlot.setLabel("bottom", self.tr("epoch"))
         # One legend names the runs of both plots (the table shows their colours too). Bottom right: accuracy
         # curves rise to the top, so that corner is usually free; a translucent ground keeps both readable.
         self.legend = self.accuracyPlot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210),
                                                   verSpacing=-6, labelTextSize="8pt")
-        self.lossPlot = pg.PlotWidget(title="Training loss (smoothed)")
+        self.lossPlot = pg.PlotWidget(title=self.tr("Training loss (smoothed)"))
         self.lossPlot.setObjectName("experimentLossPlot")
-        self.lossPlot.setLabel("bottom", "epoch")
+        self.lossPlot.setLabel("bottom", self.tr("epoch"))
         self.lossPlot.setClipToView(True)
         self.lossPlot.setDownsampling(auto=True, mode="peak")
         bound_accuracy_axis(self.accuracyPlot)
         for plot in (self.accuracyPlot, self.lossPlot):
             plot.setMinimumSize(200, 120)
-            plot.setToolTip("Colours as in the table; select rows there to pick out their runs' curves")
+            plot.setToolTip(self.tr("Colours as in the table; select rows there to pick out their runs' curves"))
         self.table.selectionModel().selectionChanged.connect(self._emphasize_selected)
 
         plots = QSplitter(Qt.Orientation.Vertical)
@@ -336,7 +354,7 @@ class ExperimentsView(QWidget):
             try:
                 plan = new_run(config)
             except CnndeskError as exc:
-                self._say(f"Not queued: {exc}")
+                self._say(self.tr("Not queued: {error}").format(error=exc))
                 return
             self._queue.add(plan)
             self._listed.append(plan)
@@ -371,11 +389,11 @@ class ExperimentsView(QWidget):
         if self._active or not len(self._queue):
             return
         if self._runner.is_running():
-            self._say("A training run is in progress: stop it or wait for it to end, then run the queue.")
+            self._say(self.tr("A training run is in progress: stop it or wait for it to end, then run the queue."))
             return
         self._active, self._done, self._failure = True, 0, None
         self._total_runs = len(self._queue)
-        self._update_progress(0.0, "Starting…")
+        self._update_progress(0.0, self.tr("Starting…"))
         self._runner.start_queue(self._queue)
         self._update_buttons()
 
@@ -397,7 +415,8 @@ class ExperimentsView(QWidget):
         self.queueList.takeItem(index)
         self._current = self._new_run(plan.config)
         self._announced = False
-        self._update_progress(0.0, f"Run {self._done + 1}/{self._total()}: {self._current.label} — starting…")
+        self._update_progress(0.0, self.tr("Run {run}/{runs}: {label} — starting…").format(
+            run=self._done + 1, runs=self._total(), label=self._current.label))
 
     def _new_run(self, config: TrainConfig) -> ExperimentRun:
         number = len(self._runs) + 1
@@ -457,9 +476,9 @@ class ExperimentsView(QWidget):
     def _end_queue(self, message: str | None = None) -> None:
         left = len(self._queue)
         if message is None and left:
-            message = f"Stopped after {self._done} run(s); {left} still queued."
+            message = self.tr("Stopped after {done} run(s); {left} still queued.").format(done=self._done, left=left)
         elif message is None:
-            message = f"Queue done: {self._done} run(s), compared in the table."
+            message = self.tr("Queue done: {done} run(s), compared in the table.").format(done=self._done)
         self._active = False
         self._current = None
         self.progressBar.setValue(1000 if not left else self.progressBar.value())
@@ -477,13 +496,14 @@ class ExperimentsView(QWidget):
         run.loss.extend(chunk.steps / latest.batches_per_epoch, smoothed)
         epochs = run.config.epochs
         done = ((latest.epoch - 1) * latest.batches_per_epoch + latest.batch) / (epochs * latest.batches_per_epoch)
-        caption = f"Run {self._done + 1}/{self._total()}: {run.label}"
-        self._update_progress(done, f"{caption} — epoch {latest.epoch}/{epochs} · batch {latest.batch}/"
-                                    f"{latest.batches_per_epoch} · loss {smoothed[-1]:.4f} · "
-                                    f"ETA {format_eta(latest.eta)}")
+        caption = self.tr("Run {run}/{runs}: {label}").format(run=self._done + 1, runs=self._total(), label=run.label)
+        progress = self.tr("{run} — epoch {epoch}/{epochs} · batch {batch}/{batches} · loss {loss} · ETA {eta}")
+        self._update_progress(done, progress.format(
+            run=caption, epoch=latest.epoch, epochs=epochs, batch=latest.batch, batches=latest.batches_per_epoch,
+            loss=f"{smoothed[-1]:.4f}", eta=format_eta(latest.eta)))
         if not self._announced:
             self._announced = True
-            self.statusMessage.emit(f"{caption} training; the prediction follows its weights.")
+            self.statusMessage.emit(self.tr("{run} training; the prediction follows its weights.").format(run=caption))
 
     @Slot(object)
     def _on_epoch(self, metrics: EpochMetrics) -> None:
@@ -504,7 +524,8 @@ class ExperimentsView(QWidget):
             return
         if result is None:  # failed before it trained: no row, no curves
             self._drop_curves(run)
-            self._failure = f"Run {self._done + 1} ({run.label}) failed: {outcome.error}"
+            self._failure = self.tr("Run {run} ({label}) failed: {error}").format(run=self._done + 1, label=run.label,
+                                                                                 error=outcome.error)
             return
         # The row reports the model the run ended with, the one now current and saved (see session.runs).
         row = row_of(result, count_parameters(result.model))
@@ -549,9 +570,9 @@ class ExperimentsView(QWidget):
     def export_csv(self) -> None:
         if not self.results.runs:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export experiments as CSV",
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export experiments as CSV"),
                                               str(self._last_csv_dir / "cnndesk-experiments.csv"),
-                                              "CSV files (*.csv)")
+                                              self.tr("CSV files (*.csv)"))
         if path:
             self.export_csv_to(path)
 
@@ -563,7 +584,7 @@ class ExperimentsView(QWidget):
             self._say(str(exc))
             return None
         self._last_csv_dir = saved.parent
-        self._say(f"Saved {saved}")
+        self._say(self.tr("Saved {path}").format(path=saved))
         return saved
 
     # -- display ---------------------------------------------------------------------------------------

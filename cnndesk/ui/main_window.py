@@ -90,8 +90,9 @@ class MainWindow(QMainWindow):
     def __init__(self, checkpoint: str | Path | None = None, *, load_engine: bool = True) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        # Sentences written by the session layer go through Qt's translator too.
-        text.set_translator(lambda source: QCoreApplication.translate("cnndesk", source))
+        # Sentences written by the session layer go through Qt's translator too. Their context is the empty one:
+        # pyside6-lupdate files the plain tr() calls of cnndesk/session/text.py under it.
+        text.set_translator(lambda source: QCoreApplication.translate("", source))
         self.session = Session()  # the state the panels share; they follow its events
         self.session.model_changed.connect(self._on_model_changed)
         self._checkpoint = checkpoint

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from cnndesk.locations import checkpoints_dir
 from cnndesk.session.runs import SavedRun, saved_runs
 
-CHECKPOINT_FILTER = "cnndesk checkpoints (*.safetensors)"
+CHECKPOINT_FILTER = QT_TRANSLATE_NOOP("ResumeDialog", "cnndesk checkpoints (*.safetensors)")
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -103,7 +103,7 @@ class ResumeDialog(QDialog):
 
     def _other_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Resume training"), str(self._folder),
-                                              self.tr(CHECKPOINT_FILTER))
+                                              QCoreApplication.translate("ResumeDialog", CHECKPOINT_FILTER))
         if path:
             self.chosen = Path(path)
             self.accept()

@@ -46,7 +46,8 @@ class SummaryView(QTableWidget):
             for col, value in enumerate(values):
                 self.setItem(row, col, self._item(value, numeric=col in (3, 4)))
         total = len(summary.layers)
-        for col, value in enumerate([self.tr("total"), "", "", f"{summary.total_params:,}", f"{summary.total_macs:,}", "", ""]):
+        totals = [self.tr("total"), "", "", f"{summary.total_params:,}", f"{summary.total_macs:,}", "", ""]
+        for col, value in enumerate(totals):
             item = self._item(value, numeric=col in (3, 4))
             font = QFont(item.font())
             font.setBold(True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,17 +35,55 @@ from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
 
 SMOOTHING = 0.95  # exponential moving average of the batch loss
 
-# What each builder option does, for its widget's tooltip when the model takes it.
+# What each builder option does, for its widget's tooltip when the model takes it (translated where shown).
 OPTION_TIPS = {
-    "activation": "The non-linearity after each hidden layer",
-    "pooling": "How each pooling layer shrinks its maps: the largest value (max) or the mean (average)",
-    "batchnorm": "BatchNorm between each hidden conv/fc layer and its activation",
-    "dropout": "Dropout in front of the last fully connected layer: the fraction of its inputs zeroed "
-               "at random while training",
-    "width": "Width multiplier: scales every layer's channels and hidden units (the 10 outputs stay)",
-    "init": "Weight initialisation of the conv and fc layers: PyTorch's default, Xavier (Glorot) or "
-            "Kaiming (He), biases zero",
+    "activation": QT_TRANSLATE_NOOP("TrainingPanel", "The non-linearity after each hidden layer"),
+    "pooling": QT_TRANSLATE_NOOP("TrainingPanel", "How each pooling layer shrinks its maps: the largest value (max) "
+                                                  "or the mean (average)"),
+    "batchnorm": QT_TRANSLATE_NOOP("TrainingPanel", "BatchNorm between each hidden conv/fc layer and its activation"),
+    "dropout": QT_TRANSLATE_NOOP("TrainingPanel", "Dropout in front of the last fully connected layer: the fraction "
+                                                  "of its inputs zeroed at random while training"),
+    "width": QT_TRANSLATE_NOOP("TrainingPanel", "Width multiplier: scales every layer's channels and hidden units "
+                                                "(the 10 outputs stay)"),
+    "init": QT_TRANSLATE_NOOP("TrainingPanel", "Weight initialisation of the conv and fc layers: PyTorch's default, "
+                                               "Xavier (Glorot) or Kaiming (He), biases zero"),
 }
+# Why a model lacks an option: the registry's reasons (ModelSpec.fixed; the engine imports no Qt, so they are
+# marked for translation here, and tests/ui/test_translation.py checks that this list holds all of them), and the
+# reason of a model that simply has no such option. Translated where shown, after the model's name.
+NO_OPTION = QT_TRANSLATE_NOOP("ModelSpec", "does not take this option")
+FIXED_REASONS = (
+    QT_TRANSLATE_NOOP("ModelSpec", "has no fully connected layer to drop out in front of"),
+    QT_TRANSLATE_NOOP("ModelSpec", "downsamples with strided convolutions, not pooling layers"),
+    QT_TRANSLATE_NOOP("ModelSpec", "always has BatchNorm, in every residual block"),
+    QT_TRANSLATE_NOOP("ModelSpec", "has no convolutions, so no pooling layers"),
+)
+# The combos' choices: (the text shown, translated where shown; the value).
+ACTIVATION_NAMES = {"relu": QT_TRANSLATE_NOOP("TrainingPanel", "ReLU"),
+                    "tanh": QT_TRANSLATE_NOOP("TrainingPanel", "Tanh"),
+                    "sigmoid": QT_TRANSLATE_NOOP("TrainingPanel", "Sigmoid"),
+                    "leakyrelu": QT_TRANSLATE_NOOP("TrainingPanel", "LeakyReLU")}
+POOLING_NAMES = {"max": QT_TRANSLATE_NOOP("TrainingPanel", "Max"), "avg": QT_TRANSLATE_NOOP("TrainingPanel", "Average")}
+INIT_NAMES = {"default": QT_TRANSLATE_NOOP("TrainingPanel", "Default"),
+              "xavier": QT_TRANSLATE_NOOP("TrainingPanel", "Xavier"),
+              "kaiming": QT_TRANSLATE_NOOP("TrainingPanel", "Kaiming")}
+OPTIMIZERS = ((QT_TRANSLATE_NOOP("TrainingPanel", "Adam"), "adam"),
+              (QT_TRANSLATE_NOOP("TrainingPanel", "AdamW"), "adamw"),
+              (QT_TRANSLATE_NOOP("TrainingPanel", "SGD + momentum"), "sgd"))
+SCHEDULES = ((QT_TRANSLATE_NOOP("TrainingPanel", "OneCycle"), "onecycle"),
+             (QT_TRANSLATE_NOOP("TrainingPanel", "Cosine"), "cosine"),
+             (QT_TRANSLATE_NOOP("TrainingPanel", "Step"), "step"),
+             (QT_TRANSLATE_NOOP("TrainingPanel", "Constant"), "constant"))
+
+
+def _choice(text: str) -> str:
+    """A combo's choice, translated (the tables above)."""
+    return QCoreApplication.translate("TrainingPanel", text)
+
+
+def device_name(device: str) -> str:
+    """"Auto" (translated); a device's own name as it is known, in capitals: "CPU", "CUDA", "MPS"."""
+    return QCoreApplication.translate("TrainingPanel", "Auto") if device == "auto" else device.upper()
 
 
 class GrowingCurve:
@@ -112,40 +150,42 @@ class TrainingPanel(QWidget):
         self.epochsSpin = QSpinBox(objectName="epochsSpin", minimum=1, maximum=200)
         self.samplesSpin = QSpinBox(objectName="samplesSpin", minimum=100, maximum=60000, singleStep=1000,
                                     value=60000)
-        self.samplesSpin.setToolTip("Train on the first N MNIST training images: fewer is faster, for a quick demo")
+        self.samplesSpin.setToolTip(self.tr("Train on the first N MNIST training images: fewer is faster, for a quick "
+                                            "demo"))
         self.batchSpin = QSpinBox(objectName="batchSpin", minimum=1, maximum=8192, singleStep=32)
         self.lrSpin = QDoubleSpinBox(objectName="lrSpin", decimals=5, minimum=1e-5, maximum=10.0, singleStep=0.0005)
         self.activationCombo = QComboBox(objectName="activationCombo")
         for key in ACTIVATIONS:
-            self.activationCombo.addItem({"leakyrelu": "LeakyReLU", "relu": "ReLU"}.get(key, key.capitalize()), key)
+            self.activationCombo.addItem(_choice(ACTIVATION_NAMES[key]) if key in ACTIVATION_NAMES
+                                         else key.capitalize(), key)
         self.poolingCombo = QComboBox(objectName="poolingCombo")
         for key in POOLINGS:
-            self.poolingCombo.addItem({"max": "Max", "avg": "Average"}.get(key, key), key)
-        self.batchnormCheck = QCheckBox("BatchNorm", objectName="batchnormCheck")
+            self.poolingCombo.addItem(_choice(POOLING_NAMES[key]) if key in POOLING_NAMES else key, key)
+        self.batchnormCheck = QCheckBox(self.tr("BatchNorm"), objectName="batchnormCheck")
         self.dropoutSpin = QDoubleSpinBox(objectName="dropoutSpin", decimals=2, minimum=0.0, maximum=0.9,
                                           singleStep=0.05)
         self.widthSpin = QDoubleSpinBox(objectName="widthSpin", decimals=2, minimum=0.25, maximum=4.0,
                                         singleStep=0.25, suffix=" ×")
         self.initCombo = QComboBox(objectName="initCombo")
         for key in INITS:
-            self.initCombo.addItem(key.capitalize(), key)
+            self.initCombo.addItem(_choice(INIT_NAMES[key]) if key in INIT_NAMES else key.capitalize(), key)
         self.weightDecaySpin = QDoubleSpinBox(objectName="weightDecaySpin", decimals=5, minimum=0.0, maximum=1.0,
                                               singleStep=0.0001)
         self.optimizerCombo = QComboBox(objectName="optimizerCombo")
-        self.optimizerCombo.addItem("Adam", "adam")
-        self.optimizerCombo.addItem("AdamW", "adamw")
-        self.optimizerCombo.addItem("SGD + momentum", "sgd")
+        for label, key in OPTIMIZERS:
+            self.optimizerCombo.addItem(_choice(label), key)
         self.scheduleCombo = QComboBox(objectName="scheduleCombo")
-        for label, key in [("OneCycle", "onecycle"), ("Cosine", "cosine"), ("Step", "step"), ("Constant", "constant")]:
-            self.scheduleCombo.addItem(label, key)
+        for label, key in SCHEDULES:
+            self.scheduleCombo.addItem(_choice(label), key)
         self.deviceCombo = QComboBox(objectName="deviceCombo")
         for device in available_devices():
-            self.deviceCombo.addItem(device.upper() if device != "auto" else "Auto", device)
-        self.augmentCheck = QCheckBox("Augment", objectName="augmentCheck", checked=True)
-        self.augmentCheck.setToolTip("Mild random affine distortions of every batch (±10°, ±10% scale, ±2 px shift):"
-                                     " slower to reach a given MNIST accuracy, better on real handwriting")
+            self.deviceCombo.addItem(device_name(device), device)
+        self.augmentCheck = QCheckBox(self.tr("Augment"), objectName="augmentCheck", checked=True)
+        self.augmentCheck.setToolTip(self.tr("Mild random affine distortions of every batch (±10°, ±10% scale, "
+                                             "±2 px shift): slower to reach a given MNIST accuracy, better on real "
+                                             "handwriting"))
         self.seedSpin = QSpinBox(objectName="seedSpin", minimum=0, maximum=2**31 - 1, value=0)
-        self.seedSpin.setToolTip("Random seed: the same seed and settings train the same network again")
+        self.seedSpin.setToolTip(self.tr("Random seed: the same seed and settings train the same network again"))
 
         # Three short columns (the network; the run; the optimizer) and one row of buttons: the panel fits under
         # the canvas on a 1280x720 screen without squeezing its fields.
@@ -218,25 +258,28 @@ class TrainingPanel(QWidget):
         controls_widget.setMaximumWidth(660)
 
         # (PlotWidget passes unknown keyword arguments on to a plot() call: set objectName separately.)
-        self.lossPlot = pg.PlotWidget(title="Loss per batch")
+        self.lossPlot = pg.PlotWidget(title=self.tr("Loss per batch"))
         self.lossPlot.setObjectName("lossPlot")
-        self.lossPlot.setLabel("bottom", "step")
+        self.lossPlot.setLabel("bottom", self.tr("step"))
         # No grid: pyqtgraph draws grid lines as part of the axes, so every curve update would repaint both axes
         # with all their text (the largest GUI-thread cost while training).
         self.lossPlot.setClipToView(True)
         self.lossPlot.setDownsampling(auto=True, mode="peak")
         self.lossPlot.addLegend(offset=(-10, 10))
-        self.rawLoss = GrowingCurve(self.lossPlot.plot(pen=pg.mkPen((150, 170, 210), width=1), name="raw"))
-        self.smoothLoss = GrowingCurve(self.lossPlot.plot(pen=pg.mkPen((30, 70, 160), width=2), name="smoothed"))
+        self.rawLoss = GrowingCurve(self.lossPlot.plot(pen=pg.mkPen((150, 170, 210), width=1), name=self.tr("raw")))
+        self.smoothLoss = GrowingCurve(self.lossPlot.plot(pen=pg.mkPen((30, 70, 160), width=2),
+                                                        name=self.tr("smoothed")))
 
-        self.accuracyPlot = pg.PlotWidget(title="Accuracy per epoch")
+        self.accuracyPlot = pg.PlotWidget(title=self.tr("Accuracy per epoch"))
         self.accuracyPlot.setObjectName("accuracyPlot")
-        self.accuracyPlot.setLabel("bottom", "epoch")
+        self.accuracyPlot.setLabel("bottom", self.tr("epoch"))
         self.accuracyPlot.addLegend(offset=(-10, -10))
         self.trainAccuracy = GrowingCurve(self.accuracyPlot.plot(
-            pen=pg.mkPen((40, 140, 60), width=2), symbol="o", symbolSize=6, symbolBrush=(40, 140, 60), name="train"))
+            pen=pg.mkPen((40, 140, 60), width=2), symbol="o", symbolSize=6, symbolBrush=(40, 140, 60),
+            name=self.tr("train")))
         self.testAccuracy = GrowingCurve(self.accuracyPlot.plot(
-            pen=pg.mkPen((214, 96, 40), width=2), symbol="s", symbolSize=6, symbolBrush=(214, 96, 40), name="test"))
+            pen=pg.mkPen((214, 96, 40), width=2), symbol="s", symbolSize=6, symbolBrush=(214, 96, 40),
+            name=self.tr("test")))
         bound_accuracy_axis(self.accuracyPlot)
         for plot in (self.lossPlot, self.accuracyPlot):
             plot.setMinimumHeight(160)
@@ -284,8 +327,10 @@ class TrainingPanel(QWidget):
         spec = MODELS[self.modelCombo.currentData()]
         for key, widget in self._optionWidgets.items():
             available = key in spec.defaults
-            _, reason = spec.fixed.get(key, (None, "does not take this option"))
-            tip = OPTION_TIPS[key] if available else f"{spec.name} {reason}."
+            _, reason = spec.fixed.get(key, (None, NO_OPTION))
+            tip = QCoreApplication.translate("TrainingPanel", OPTION_TIPS[key]) if available else \
+                self.tr("{model} {reason}.").format(model=spec.name,
+                                                    reason=QCoreApplication.translate("ModelSpec", reason))
             widget.setEnabled(available)
             widget.setToolTip(tip)
             if key in self._optionLabels:
@@ -353,17 +398,17 @@ class TrainingPanel(QWidget):
             self.add_epoch(metrics)
         self._resumed_epochs = point.epochs_completed
         self.progressBar.setValue(int(1000 * point.epochs_completed / max(1, point.config.epochs)))
-        self.statusLabel.setText(f"Resuming {point.config.model} after epoch {point.epochs_completed} of "
-                                 f"{point.config.epochs}…")
+        self.statusLabel.setText(self.tr("Resuming {model} after epoch {done} of {epochs}…").format(
+            model=point.config.model, done=point.epochs_completed, epochs=point.config.epochs))
 
     def _request_start(self) -> None:
         self.startRequested.emit(self.config())
 
     def _toggle_pause(self, paused: bool) -> None:
-        self.pauseButton.setText("Resume" if paused else "Pause")
+        self.pauseButton.setText(self.tr("Resume") if paused else self.tr("Pause"))
         self.pauseToggled.emit(paused)
         if paused:
-            self.statusLabel.setText("Paused — " + self.statusLabel.text())
+            self.statusLabel.setText(self.tr("Paused — {status}").format(status=self.statusLabel.text()))
 
     # -- run state -------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -379,7 +424,7 @@ class TrainingPanel(QWidget):
         if not running:
             self.pauseButton.blockSignals(True)
             self.pauseButton.setChecked(False)
-            self.pauseButton.setText("Pause")
+            self.pauseButton.setText(self.tr("Pause"))
             self.pauseButton.blockSignals(False)
 
     def reset_curves(self) -> None:
@@ -399,11 +444,14 @@ class TrainingPanel(QWidget):
         axis = self.accuracyPlot.getAxis("bottom")
         step = max(1, self._epochs_total // 10)
         axis.setTickSpacing(major=step, minor=step)
-        resumed = f"Resumed at epoch {self._resumed_epochs + 1}: " if self._resumed_epochs else ""
-        self.statusLabel.setText(
-            f"{resumed}Training {info.config.model} ({info.params:,} parameters) on {info.device.type.upper()}: "
-            f"{info.train_samples:,} images, {info.batches_per_epoch} batches per epoch"
-        )
+        text = self.tr("Training {model} ({params} parameters) on {device}: {images} images, {batches} batches per "
+                       "epoch").format(model=info.config.model, params=f"{info.params:,}",
+                                       device=info.device.type.upper(), images=f"{info.train_samples:,}",
+                                       batches=info.batches_per_epoch)
+        if self._resumed_epochs:
+            text = self.tr("Resumed at epoch {epoch}: {training}").format(epoch=self._resumed_epochs + 1,
+                                                                          training=text)
+        self.statusLabel.setText(text)
 
     def add_losses(self, steps: np.ndarray, losses: np.ndarray, latest: BatchMetrics) -> None:
         self.rawLoss.extend(steps, losses)
@@ -414,10 +462,11 @@ class TrainingPanel(QWidget):
             self._epochs_total * latest.batches_per_epoch)
         self.progressBar.setValue(int(done * 1000))
         if not self.pauseButton.isChecked():
-            self.statusLabel.setText(
-                f"Epoch {latest.epoch}/{self._epochs_total} · batch {latest.batch}/{latest.batches_per_epoch} · "
-                f"loss {value:.4f} · {latest.samples_per_second:,.0f} samples/s · ETA {format_eta(latest.eta)}"
-            )
+            text = self.tr("Epoch {epoch}/{epochs} · batch {batch}/{batches} · loss {loss} · {speed} samples/s · "
+                           "ETA {eta}")
+            self.statusLabel.setText(text.format(
+                epoch=latest.epoch, epochs=self._epochs_total, batch=latest.batch, batches=latest.batches_per_epoch,
+                loss=f"{value:.4f}", speed=f"{latest.samples_per_second:,.0f}", eta=format_eta(latest.eta)))
 
     def add_epoch(self, metrics: EpochMetrics) -> None:
         x = np.array([metrics.epoch], np.float64)

@@ -72,10 +72,15 @@ def test_pause_holds_training_and_resume_continues(window, qtbot):
         start(window, qtbot, images=30000, epochs=1)
     qtbot.mouseClick(window.trainingPanel.pauseButton, Qt.MouseButton.LeftButton)
     assert window.runner.is_paused()
-    qtbot.wait(300)  # let the batch in flight and its report arrive
-    size = window.trainingPanel.rawLoss.size
+    # The batch in flight and its report may still arrive (late, on a loaded machine): wait until the curve holds.
+    size = -1
+    for _ in range(50):
+        qtbot.wait(200)
+        if window.trainingPanel.rawLoss.size == size:
+            break
+        size = window.trainingPanel.rawLoss.size
     qtbot.wait(500)
-    assert window.trainingPanel.rawLoss.size == size
+    assert window.trainingPanel.rawLoss.size == size  # no batch trains while paused
     qtbot.mouseClick(window.trainingPanel.pauseButton, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.trainingPanel.rawLoss.size > size, timeout=10000)
     with qtbot.waitSignal(window.runner.finished, timeout=30000):
