@@ -171,7 +171,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with _stop_on_interrupt(controller):
         outcome = controller.run(plan, callbacks=[_progress_printer(sys.stderr, plan.config.epochs)])
     result = outcome.result
-    message = outcome_text(outcome, full_path=True)
+    hint = f"`cnndesk train --resume {outcome.checkpoint}` continues it." if outcome.checkpoint else None
+    message = outcome_text(outcome, full_path=True, resume_hint=hint)
     sys.stderr.write(f"cnndesk: error: {message}\n" if outcome.status == DIVERGED else f"{message}\n")
     if args.json:
         _emit_json({
@@ -217,22 +218,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, load_image, load_model, predict_probabilities, preprocess
 
     model, _ = load_model(args.checkpoint)
-    inputs = []
-    for path in args.images:
-        prepared = preprocess(load_image(path))
-        if prepared is None:
-            raise CnndeskError(f"{path}: no digit found (the image is blank).")
+    inputs, readable, predictions = [], [], []
+    failed = 0
+    for path in args.images:  # a file that cannot be read is reported; the others are still predicted
+        try:
+            prepared = preprocess(load_image(path))
+            if prepared is None:
+                raise CnndeskError(f"{path}: no digit found (the image is blank).")
+        except CnndeskError as exc:
+            failed += 1
+            sys.stderr.write(f"cnndesk: error: {exc}\n")
+            predictions.append({"path": str(path), "error": str(exc)})
+            continue
         inputs.append(prepared.tensor())
-    probabilities = predict_probabilities(model, torch.cat(inputs)).tolist()
-    predictions = []
-    for path, probs in zip(args.images, probabilities, strict=True):
+        readable.append((len(predictions), path))
+        predictions.append({})
+    probabilities = predict_probabilities(model, torch.cat(inputs)).tolist() if inputs else []
+    for (index, path), probs in zip(readable, probabilities, strict=True):
         label = max(range(10), key=probs.__getitem__)
-        predictions.append({"path": str(path), "label": label, "probabilities": probs})
+        predictions[index] = {"path": str(path), "label": label, "probabilities": probs}
         if not args.json:
             print(f"{path}: {label} ({probs[label]:.1%})")
     if args.json:
         _emit_json({"predictions": predictions})
-    return 0
+    return 2 if failed else 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -100,8 +100,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt") as handle:
             raw = (handle.metadata() or {}).get(METADATA_KEY)
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CnndeskError(f"{path} is not a safetensors checkpoint ({exc}).") from None
+    except (SafetensorError, OSError, ValueError):
+        raise CnndeskError(f"{path} is not a cnndesk checkpoint, or it is damaged (cut short, or not a "
+                           "safetensors file).") from None
     if raw is None:
         raise CnndeskError(f"{path} is a safetensors file but not a cnndesk checkpoint (no '{METADATA_KEY}' header).")
     try:
@@ -139,6 +140,9 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
         details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
         detail = " ".join(details)[:300]
         raise CnndeskError(f"{path} does not fit the '{meta['model']['name']}' architecture: {detail}") from None
+    broken = [key for key, value in state.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if broken:  # a diverged or damaged model would predict nothing but NaN
+        raise CnndeskError(f"{path} holds weights that are not numbers (NaN or infinity) in '{broken[0]}'.")
     model.to(device).eval()
     return model, meta
 

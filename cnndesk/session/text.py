@@ -94,9 +94,10 @@ def model_run_label(model: str, options: dict[str, Any]) -> str:
     return f"{model} ({', '.join(parts)})" if parts else model
 
 
-def outcome_text(outcome: RunOutcome, full_path: bool = False) -> str:
+def outcome_text(outcome: RunOutcome, full_path: bool = False, resume_hint: str | None = None) -> str:
     """One or two sentences on how a run ended and what is now the current model, for status bars and stderr
-    (``full_path``: the checkpoint's whole path, for a terminal; else its file name)."""
+    (``full_path``: the checkpoint's whole path, for a terminal; else its file name; ``resume_hint``: how to go on
+    with a stopped run, in the words of the front end — by default the window's *Resume run…*)."""
     from .runs import DIVERGED, FAILED, FINISHED, NOTHING_SAVED, STOPPED, TARGET
 
     name = outcome.plan.config.model
@@ -111,8 +112,9 @@ def outcome_text(outcome: RunOutcome, full_path: bool = False) -> str:
                   model=name, epochs=epochs_text(outcome.result.epochs_trained if outcome.result else 0),
                   accuracy=accuracy, file=where)
     if outcome.status == STOPPED:
-        return tr("Stopped. {kept} Resume run… continues it.", kept=kept) if outcome.resumable else \
-            tr("Stopped. {kept}", kept=kept)
+        if not outcome.resumable:
+            return tr("Stopped. {kept}", kept=kept)
+        return tr("Stopped. {kept} {hint}", kept=kept, hint=resume_hint or tr("Resume run… continues it."))
     if outcome.status == NOTHING_SAVED:
         return tr("Stopped before the first epoch ended: nothing was saved, and the previous model stays.")
     if outcome.status == DIVERGED:
@@ -124,6 +126,8 @@ def outcome_text(outcome: RunOutcome, full_path: bool = False) -> str:
             return said + " " + tr("Nothing was saved, and the previous model stays.")
         return f"{said} {kept}"
     if outcome.status == FAILED:
+        if outcome.result is None and outcome.plan.resume is not None:  # refused before anything trained
+            return tr("Could not resume: {error}", error=outcome.error or "")
         return tr("Training failed: {error}", error=outcome.error or "")
     raise ValueError(outcome.status)
 

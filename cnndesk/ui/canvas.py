@@ -113,12 +113,15 @@ class DrawingCanvas(QWidget):
 
     def load_file(self, path: str | Path) -> None:
         """Replace the drawing with an image file (either polarity); errors go to ``imageLoadFailed``."""
-        from cnndesk.engine import CnndeskError, load_image  # PyTorch: loaded by now, or while the window opens
+        from cnndesk.engine import CnndeskError, load_image, preprocess  # NumPy only
 
         try:
             ink = load_image(path)
         except CnndeskError as exc:
             self.imageLoadFailed.emit(str(exc))
+            return
+        if preprocess(ink) is None:  # all paper: nothing would be predicted, and the drawing would just vanish
+            self.imageLoadFailed.emit(self.tr("{path}: no digit found (the image is blank).").format(path=path))
             return
         self.set_ink_image(ink)
 

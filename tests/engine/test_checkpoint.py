@@ -157,7 +157,7 @@ def test_missing_checkpoint(tmp_path):
 def test_file_that_is_not_safetensors(content, tmp_path):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(content)
-    with pytest.raises(CnndeskError, match="not a safetensors checkpoint") as info:
+    with pytest.raises(CnndeskError, match="is not a cnndesk checkpoint, or it is damaged") as info:
         load_model(path)
     assert str(path) in str(info.value)
 
@@ -306,7 +306,7 @@ def test_a_pickled_torch_file_is_refused(tmp_path):
     """A classic torch.save file renamed to .safetensors is rejected, not executed."""
     path = tmp_path / "legacy.safetensors"
     torch.save(build_model("mlp").state_dict(), path)
-    with pytest.raises(CnndeskError, match="not a safetensors checkpoint"):
+    with pytest.raises(CnndeskError, match="is not a cnndesk checkpoint, or it is damaged"):
         load_model(path)
 
 
@@ -316,3 +316,17 @@ def test_bundled_model_loads_by_default():
     assert model.name == "lenet5"
     assert meta["model"]["name"] == "lenet5"
     assert not model.training
+
+
+def test_a_checkpoint_whose_weights_are_not_numbers_is_refused(trained_lenet, tmp_path):
+    """A NaN model would predict "0 · nan%" and evaluate at chance: one clear error instead."""
+    from safetensors import safe_open
+
+    path = save_checkpoint(trained_lenet.model, tmp_path / "nan.safetensors")
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        metadata = handle.metadata()
+    tensors["fc3.weight"][0, 0] = float("inf")
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(CnndeskError, match=r"not numbers .* 'fc3.weight'"):
+        load_model(path)

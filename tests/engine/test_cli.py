@@ -289,11 +289,11 @@ ERROR_CASES = {
     "missing-image": (["predict", "{missing}", "--checkpoint", "{checkpoint}"], "{missing}"),
     "image-is-a-folder": (["predict", "{folder}", "--checkpoint", "{checkpoint}"], "{folder}"),
     "text-file-as-image": (["predict", "{notes}", "--checkpoint", "{checkpoint}"], "{notes}"),
-    "blank-image": (["predict", "{digit}", "{blank}", "--checkpoint", "{checkpoint}"], "no digit"),
+    "blank-image": (["predict", "{blank}", "--checkpoint", "{checkpoint}"], "no digit"),
     "not-a-checkpoint-eval": (["eval", "--checkpoint", "{fake}"], "{fake}"),
     "not-a-checkpoint-predict": (["predict", "{digit}", "--checkpoint", "{fake}"], "{fake}"),
     "missing-checkpoint": (["eval", "--checkpoint", "{missing}"], "No such checkpoint"),
-    "image-as-checkpoint": (["eval", "--checkpoint", "{digit}"], "not a safetensors checkpoint"),
+    "image-as-checkpoint": (["eval", "--checkpoint", "{digit}"], "not a cnndesk checkpoint, or it is damaged"),
     "unknown-model": (["train", "--model", "resnet9000", "--epochs", "1"], "Unknown model 'resnet9000'"),
     "zero-epochs": (["train", "--epochs", "0"], "Epochs must be at least 1"),
     "negative-lr": (["train", "--lr", "-1", "--epochs", "1"], "learning rate"),
@@ -328,6 +328,18 @@ def test_user_errors_are_one_line_and_exit_code_2(case, files, checkpoint, capsy
     assert "Traceback" not in err
     assert out == ""
     assert not out_path.exists()
+
+
+def test_one_unreadable_image_does_not_cost_the_others_their_prediction(files, checkpoint, capsys):
+    code, out, err = run(capsys, "predict", str(files["digit"]), str(files["blank"]), str(files["notes"]),
+                         "--checkpoint", str(checkpoint), "--json")
+    assert code == 2  # something went wrong, and the exit status says so
+    errors = err.strip().splitlines()
+    assert len(errors) == 2 and all(line.startswith("cnndesk: error: ") for line in errors)
+    predictions = last_json(out)["predictions"]
+    assert [p["path"] for p in predictions] == [str(files[k]) for k in ("digit", "blank", "notes")]
+    assert 0 <= predictions[0]["label"] <= 9 and "no digit" in predictions[1]["error"]
+    assert str(files["notes"]) in predictions[2]["error"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")

@@ -153,9 +153,12 @@ def test_the_command_line_reports_the_saved_model_when_stopped(tmp_path, monkeyp
     import contextlib
     import io
 
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         assert cli.main(args) == 0
+    # The terminal is told how to go on in its own words, not the window's.
+    assert f"`cnndesk train --resume {out}` continues it." in stderr.getvalue()
+    assert "Resume run…" not in stderr.getvalue()
     report = json.loads(stdout.getvalue().strip().splitlines()[-1])
     meta = read_metadata(out)
     assert report["status"] == "stopped" and report["epochs"] == 1 == meta["metrics"]["epochs_completed"]

@@ -150,3 +150,16 @@ def test_summary_tab_describes_the_current_model(window):
     assert table.item(0, 5).text() == "(28 − 5 + 2·2) / 1 + 1 = 28"
     last = table.rowCount() - 1
     assert table.item(last, 0).text() == "total" and table.item(last, 3).text() == "61,706"
+
+
+def test_a_blank_image_keeps_the_drawing_and_says_why(window, stroke, tmp_path, qtbot):
+    from PIL import Image
+
+    blank = tmp_path / "white.png"
+    Image.new("L", (64, 64), 255).save(blank)
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: window.predictionLabel.text().startswith("1"), timeout=5000)
+    window.canvas.load_file(blank)
+    assert not window.canvas.is_empty()  # the digit drawn is still there
+    message = window.statusBar().currentMessage()
+    assert "no digit found" in message and "white.png" in message

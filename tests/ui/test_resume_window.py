@@ -65,12 +65,13 @@ def test_resume_trains_the_remaining_epochs_and_continues_the_curves(window, qtb
     marked = []
     window.runner.started.connect(lambda _: marked.extend(json.loads(p.read_text())["checkpoint"]
                                                           for p in markers.iterdir()))
+    form = []  # the form as the run starts training
+    window.runner.started.connect(lambda _: form.append((panel.modelCombo.currentData(), panel.epochsSpin.value(),
+                                                         panel.batchSpin.value(), panel.samplesSpin.value())))
     with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
         assert window.resume_from(checkpoint)
-        # The form shows the run's own settings while it trains.
-        assert (panel.modelCombo.currentData(), panel.epochsSpin.value(), panel.batchSpin.value(),
-                panel.samplesSpin.value()) == ("lenet5", 3, 64, 256)
         assert not panel.resumeButton.isEnabled() and not window.resumeRunAction.isEnabled()
+    assert form == [("lenet5", 3, 64, 256)]  # the form shows the run's own settings while it trains
     assert marked == [str(checkpoint.resolve())]  # while it trained, a marker named its file
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
     result = finished.args[0].result
@@ -237,3 +238,30 @@ def test_the_restore_offer_appears_without_moving_the_canvas(make_window, stroke
     qtbot.wait(50)
     moved = win.restoreBar.geometry()
     assert (win.width() - moved.right(), win.statusBar().geometry().top() - moved.bottom()) == gaps
+
+
+def test_a_checkpoint_refused_on_its_tensors_leaves_the_form_and_plots_alone(window, qtbot, checkpoint, tmp_path):
+    """Its header is fine, its weights are not numbers: refused before training, nothing in the window changes."""
+    import json as json_module
+
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        metadata = handle.metadata()
+    tensors["conv1.weight"] = torch.full_like(tensors["conv1.weight"], float("nan"))
+    broken = tmp_path / "nan.safetensors"
+    save_file(tensors, str(broken), metadata=metadata)
+    assert json_module.loads(metadata["cnndesk"])["resume"]["epochs_completed"] == 1
+
+    panel = window.trainingPanel
+    panel.epochsSpin.setValue(5)
+    before = (panel.epochsSpin.value(), panel.batchSpin.value(), panel.testAccuracy.size)
+    with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
+        assert window.resume_from(broken)  # the header passes; the tensors are checked in the training thread
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
+    assert finished.args[0].status == "failed"
+    assert (panel.epochsSpin.value(), panel.batchSpin.value(), panel.testAccuracy.size) == before
+    assert panel.statusLabel.text().startswith("Could not resume:") and "not numbers" in panel.statusLabel.text()

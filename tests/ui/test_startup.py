@@ -109,3 +109,13 @@ def test_gui_self_test_reports_start_up_and_the_other_gui_rows():
     assert report["timer_gap_p99_ms"] >= 4.0
     # The memory figure is the process's real peak, in MB (a unit or a process mixed up is off by 1000x or more).
     assert report["peak_rss_mb"] == pytest.approx(int(kernel_peak_kib) / 1024, rel=0.05)
+
+
+def test_without_a_display_the_app_says_so_in_one_line():
+    """Qt alone would abort with a page about platform plugins and 'reinstalling the application'."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "cnndesk"], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnndesk: error: There is no display"), done.stderr

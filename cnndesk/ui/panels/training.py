@@ -31,6 +31,7 @@ class TrainingTab(Panel):
         self.trainingPanel: TrainingPanel | None = None
         self._prepared: RunPlan | None = None  # the run whose form and curves were set up when it was asked for
         self.dialog: QWidget | None = None  # the Resume run… dialog last opened
+        self._starting: RunPlan | None = None  # the run being checked and started in the training thread
         self.trainAction = self.add_action(TRAINING, self.tr("&Train"), self._click_train, ["Ctrl+T"],
                                            needs_engine=True)
         self.resumeRunAction = self.add_action(TRAINING, self.tr("&Resume training…"), self.resume_dialog,
@@ -116,8 +117,7 @@ class TrainingTab(Panel):
             self.shell.show_error(str(exc))
             return False
         point = plan.resume
-        self.trainingPanel.prepare_resume(point)  # its settings in the form, its earlier epochs in the plot
-        self._prepared = plan
+        # The form and the plots show the run once it has passed every check and starts (_on_training_started).
         self.shell.runner.start(plan)
         self.shell.status(self.tr("Resuming {model} at epoch {epoch} of {epochs}…").format(
             model=plan.config.model, epoch=point.epochs_completed + 1, epochs=plan.config.epochs))
@@ -150,18 +150,19 @@ class TrainingTab(Panel):
 
     @Slot(object)
     def _on_run_started(self, plan: RunPlan) -> None:
-        """A run of a queue (or a Train click, a queue of one) is about to train: the form and curves show it."""
-        if plan is self._prepared:  # done when it was asked for
-            return
-        if plan.resume is not None:
-            self.trainingPanel.prepare_resume(plan.resume)
-        else:
+        """A run of a queue (or a Train click, a queue of one) is about to be checked and trained."""
+        self._starting = plan
+        if plan is not self._prepared and plan.resume is None:
             self.trainingPanel.reset_curves()
 
     @Slot(object)
     def _on_training_started(self, info) -> None:
         from cnndesk.engine import build_model
 
+        plan = self._starting
+        if plan is not None and plan.resume is not None:
+            # Only now, its checkpoint checked: its settings in the form, its earlier epochs in the plot.
+            self.trainingPanel.prepare_resume(plan.resume)
         self.trainingPanel.on_started(info)
         config = info.config
         # Watch the new network learn: the prediction follows its weight snapshots until the run ends.
