@@ -98,6 +98,9 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(MAX_THREADS)
+        # A thread ends with its task. An idle pool thread that ran PyTorch keeps its OpenMP worker team, and on a
+        # 2-core machine that slowed the training thread's steps by a third until the thread expired (30 s).
+        self._pool.setExpiryTimeout(0)
         self._lock = threading.Lock()  # guards the queue, the statuses and the serial lane (worker threads too)
         self._queue: deque[Task] = deque()  # exclusive tasks not yet handed to the pool
         self._serial: Task | None = None  # the exclusive task handed to the pool (pending or running)
