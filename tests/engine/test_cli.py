@@ -424,3 +424,13 @@ def test_the_command_exits_with_mains_status_and_its_output_complete(tmp_path, d
                             capture_output=True, text=True, env=env, timeout=120, check=False)
     assert failed.returncode == 2
     assert failed.stderr.startswith("cnndesk: error: Unknown model 'nosuch'")
+
+
+def test_samples_per_second_is_one_figure_on_stderr_and_in_the_json(capsys, tmp_path):
+    """The epoch line and the JSON report the same throughput: training samples per second of training steps."""
+    code, out, err = run(capsys, "train", "--model", "mlp", "--epochs", "1", "--train-samples", "2000",
+                         "--no-augment", "--out", str(tmp_path / "run.safetensors"), "--json")
+    assert code == 0
+    epoch_line = next(line for line in err.splitlines() if line.startswith("epoch 1/1"))
+    printed = float(re.search(r"([\d,]+) samples/s", epoch_line).group(1).replace(",", ""))
+    assert printed == pytest.approx(last_json(out)["samples_per_second"], abs=0.6)  # the line rounds to 1
