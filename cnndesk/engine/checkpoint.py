@@ -145,23 +145,3 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
         raise CnndeskError(f"{path} holds weights that are not numbers (NaN or infinity) in '{broken[0]}'.")
     model.to(device).eval()
     return model, meta
-
-
-def load_resume_state(path: str | Path) -> tuple[Network, dict[str, Any], dict[str, Any]]:
-    """The model, metadata and resume state (optimizer state_dict, scheduler state, epochs completed)."""
-    model, meta = load_model(path)
-    resume = meta.get("resume")
-    if not isinstance(resume, dict):
-        raise CnndeskError(f"{path} cannot be resumed: it holds weights only (no optimizer state).")
-    optimizer_json = resume["optimizer"]
-    state: dict[Any, dict[str, Any]] = {}
-    with safe_open(str(path), framework="pt") as handle:
-        for key in handle.keys():  # noqa: SIM118
-            if key.startswith(OPTIMIZER_PREFIX):
-                index, name = key[len(OPTIMIZER_PREFIX):].split(".", 1)
-                state.setdefault(int(index), {})[name] = handle.get_tensor(key)
-    for index, values in optimizer_json.get("scalars", {}).items():
-        state.setdefault(int(index), {}).update(values)
-    optimizer_state = {"state": state, "param_groups": optimizer_json["param_groups"]}
-    return model, meta, {"optimizer": optimizer_state, "scheduler": resume.get("scheduler"),
-                         "epochs_completed": int(resume["epochs_completed"])}

@@ -10,11 +10,11 @@ from cnndesk.engine import (
     TrainingCallback,
     fit,
     load_model,
+    load_resume_state,
     read_metadata,
     resume_point,
     save_checkpoint,
 )
-from cnndesk.engine.checkpoint import load_resume_state
 from cnndesk.locations import pretrained_path
 
 
@@ -62,7 +62,7 @@ def test_autosave_writes_a_loadable_model_after_each_epoch(tmp_path):
     assert seen == [1, 2]
     _model, meta = load_model(path)  # the optimizer tensors do not get in the way of a plain load
     assert meta["model"]["name"] == "lenet5"
-    _, _, state = load_resume_state(path)
+    _, _, state = load_resume_state(path, small_config(epochs=2), 8)  # every tensor checked against the run
     assert state["optimizer"]["state"] and state["scheduler"]["total_steps"] == 2 * 8
 
 
