@@ -113,6 +113,7 @@ def test_save_and_open_round_trip_gives_identical_outputs(window, tmp_path):
     bundled = window.predictor.inspect(probe)
     assert not np.allclose(bundled.probabilities, before.probabilities)
     assert window.open_model(path)
+    assert window.statusBar().currentMessage() == "Opened mine.safetensors"
     after = window.predictor.inspect(probe)
     np.testing.assert_array_equal(before.probabilities, after.probabilities)
     assert "mine.safetensors" in window.windowTitle()

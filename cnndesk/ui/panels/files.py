@@ -52,6 +52,8 @@ class ModelFilesPanel(Panel):
         except CnndeskError as exc:
             self.shell.show_error(str(exc))
             return False
+        # (and not the message of an earlier failure, still in the status bar)
+        self.shell.status(self.tr("Opened {file}").format(file=Path(path).name), 10000)
         return True
 
     def open_model_dialog(self) -> None:
