@@ -11,9 +11,10 @@ from __future__ import annotations
 import ctypes
 import math
 import platform
+import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,15 @@ STOP_DIVERGED = "diverged"  # the loss is no longer a number, or far above the f
 # Divergence: a loss this many times the mean of the run's first batches (cross-entropy starts near 2.3).
 DIVERGENCE_FACTOR = 100.0
 DIVERGENCE_WARMUP = 10  # batches that set the reference loss
+# Thread tuning (ThreadLimit): after TUNE_AFTER warm-up steps, TUNE_BATCHES steps are timed with all threads and as
+# many with one fewer; fewer are kept when at least 1 - TUNE_MARGIN faster. Looked at again every TUNE_EVERY steps
+# while fewer run, and when the median of TUNE_WINDOW steps at all threads is TUNE_SLOWDOWN times the best seen.
+TUNE_AFTER = 20
+TUNE_BATCHES = 4
+TUNE_MARGIN = 0.85
+TUNE_EVERY = 300
+TUNE_WINDOW = 20
+TUNE_SLOWDOWN = 1.5
 # ETA: the first steps (oneDNN picking kernels, memory being mapped) run several times slower than the rest, so the
 # estimate uses the throughput measured after them: this fraction of the run, at least ETA_WARMUP_MIN steps.
 ETA_WARMUP_FRACTION = 0.02
@@ -457,18 +467,79 @@ class FitLoop:
 
 
 class ThreadLimit(TrainingCallback):
-    """Applies ``TrainingControl.limit_threads`` between batches, and gives the threads back at the end."""
+    """The training thread's intra-op thread count, set between batches: ``TrainingControl.limit_threads`` (a pen on
+    the canvas) and, with ``tune``, what trains fastest now; the threads come back at the end.
 
-    def __init__(self, control: TrainingControl) -> None:
+    Tuning: OpenMP keeps every thread busy-waiting for the others, so when another program holds one of two cores,
+    a step with both threads waits for the slower one (LeNet5 fell from 16.6k to ~3k samples/s; 10.6k with one
+    thread). After the warm-up, a few batches are timed with one thread fewer; that count is kept if it is clearly
+    faster. The comparison is made again when steps slow down, and now and then while fewer threads run, so the
+    run goes back to all of them once the machine is free. An idle machine pays one short comparison per run.
+    """
+
+    def __init__(self, control: TrainingControl, tune: bool = False,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.control = control
+        self.clock = clock
         self.all_threads = self.threads = torch.get_num_threads()  # the training thread's own count
+        self.tune = tune and self.all_threads > 1
+        self.tuned = self.all_threads  # what the last comparison chose
+        self.steps = 0
+        self.next_check = TUNE_AFTER
+        self.probing: int | None = None  # the count being timed
+        self.timings: dict[int, list[float]] = {}
+        self.recent: list[float] = []  # the latest step times at the chosen count
+        self.best: float | None = None  # the fastest median seen at all threads
+        self._start = 0.0
 
     def on_batch_start(self, batch: int) -> None:
+        if self.tune and self.probing is None and self.steps >= self.next_check and not self.control.thread_limit:
+            self.probing = self.all_threads
+            self.timings = {self.all_threads: [], self.all_threads - 1: []}
+        count = self.probing if self.probing is not None else self.tuned
         limit = self.control.thread_limit
-        wanted = min(self.all_threads, limit) if limit else self.all_threads
+        wanted = min(count, limit) if limit else count
         if wanted != self.threads:
             torch.set_num_threads(wanted)
             self.threads = wanted
+        self._start = self.clock()
+
+    def on_batch_end(self, batch: int) -> None:
+        self.steps += 1
+        if not self.tune:
+            return
+        took = self.clock() - self._start
+        if self.control.thread_limit:  # a pen on the canvas: these steps do not compare; look again later
+            self.probing, self.recent = None, []
+            self.next_check = max(self.next_check, self.steps + TUNE_AFTER)
+            return
+        if self.probing is None:
+            self._watch(took)
+            return
+        times = self.timings[self.probing]
+        times.append(took)
+        if len(times) <= TUNE_BATCHES:  # (the first step after a change of count is dropped: the team resizes)
+            return
+        if self.probing == self.all_threads:
+            self.probing = self.all_threads - 1
+            return
+        full, fewer = (statistics.median(self.timings[n][1:]) for n in (self.all_threads, self.all_threads - 1))
+        self.best = full if self.best is None else min(self.best, full)
+        self.tuned = self.all_threads - 1 if fewer < TUNE_MARGIN * full else self.all_threads
+        self.probing, self.recent = None, []
+        self.next_check = self.steps + TUNE_EVERY if self.tuned < self.all_threads else 10**12
+
+    def _watch(self, took: float) -> None:
+        """At all threads: compare again if steps have become much slower than the best seen (something else
+        started using a core)."""
+        if self.tuned < self.all_threads or self.best is None:
+            return
+        self.recent.append(took)
+        if len(self.recent) < TUNE_WINDOW:
+            return
+        if statistics.median(self.recent) > TUNE_SLOWDOWN * self.best:
+            self.next_check = self.steps
+        self.recent = []
 
     def on_fit_end(self, result: FitResult) -> None:
         self.restore()
@@ -657,7 +728,7 @@ def fit(
         start_epoch = resume_state["epochs_completed"] + 1
 
     loop = FitLoop(config, model, optimizer, scheduler, test, batches, history, start_epoch)
-    thread_limit = ThreadLimit(control)
+    thread_limit = ThreadLimit(control, tune=device.type == "cpu")
     hooks: list[TrainingCallback] = [thread_limit, DivergenceGuard()]
     if autosave_path is not None:
         hooks.append(Autosave(autosave_path))

@@ -596,3 +596,74 @@ def test_the_eta_waits_for_the_warm_up_then_counts_down_to_zero(mnist):
     assert all(math.isnan(eta) for eta in etas[: warm + ETA_WARMUP_MIN - 1])
     assert all(math.isfinite(eta) and eta >= 0 for eta in etas[warm + ETA_WARMUP_MIN:])
     assert etas[-1] == 0.0
+
+
+class FakeSteps:
+    """Drives ThreadLimit as the loop does, with step times that depend on the thread count it set."""
+
+    def __init__(self, limit, seconds_per_step) -> None:
+        self.limit, self.seconds_per_step, self.now = limit, seconds_per_step, 0.0
+        limit.clock = lambda: self.now
+
+    def run(self, steps: int) -> list[int]:
+        used = []
+        for _ in range(steps):
+            self.limit.on_batch_start(1)
+            used.append(torch.get_num_threads())
+            self.now += self.seconds_per_step(torch.get_num_threads())
+            self.limit.on_batch_end(1)
+        return used
+
+
+@pytest.fixture
+def two_threads():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_on_a_free_machine_training_keeps_every_thread_after_one_short_comparison(two_threads):
+    from cnndesk.engine.train import TUNE_AFTER, TUNE_BATCHES, ThreadLimit
+
+    steps = FakeSteps(ThreadLimit(TrainingControl(), tune=True), lambda threads: {2: 1.0, 1: 1.6}[threads])
+    used = steps.run(2000)
+    probe = TUNE_BATCHES + 1
+    assert used[TUNE_AFTER + probe: TUNE_AFTER + 2 * probe] == [1] * probe  # the comparison
+    assert used.count(1) == probe and used[-1] == 2  # and nothing more: two threads are faster
+
+
+def test_when_another_program_holds_a_core_training_moves_to_fewer_threads_and_back(two_threads):
+    from cnndesk.engine.train import TUNE_EVERY, ThreadLimit
+
+    busy = {"on": True}
+
+    def seconds(threads: int) -> float:  # OpenMP's two threads wait for the one that shares its core
+        return {2: 4.0, 1: 1.6}[threads] if busy["on"] else {2: 1.0, 1: 1.6}[threads]
+
+    limit = ThreadLimit(TrainingControl(), tune=True)
+    steps = FakeSteps(limit, seconds)
+    used = steps.run(200)
+    assert used[-100:] == [1] * 100  # contention: one thread trains faster
+    busy["on"] = False
+    used = steps.run(TUNE_EVERY + 50)
+    assert used[-20:] == [2] * 20  # the machine is free again: back to both threads
+    busy["on"] = True  # something starts using a core in the middle of the run
+    used = steps.run(200)
+    assert used[-50:] == [1] * 50
+    limit.restore()
+    assert torch.get_num_threads() == 2
+
+
+def test_a_pen_on_the_canvas_wins_over_tuning_and_its_steps_are_not_compared(two_threads):
+    from cnndesk.engine.train import TUNE_AFTER, ThreadLimit
+
+    control = TrainingControl()
+    limit = ThreadLimit(control, tune=True)
+    steps = FakeSteps(limit, lambda threads: {2: 1.0, 1: 1.6}[threads])
+    steps.run(TUNE_AFTER + 2)  # the comparison has begun
+    control.limit_threads(1)
+    assert set(steps.run(30)) == {1} and limit.probing is None  # abandoned: these steps say nothing
+    control.limit_threads(None)
+    used = steps.run(300)
+    assert used[-1] == 2 and limit.tuned == 2
