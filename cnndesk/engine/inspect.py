@@ -147,3 +147,34 @@ class Predictor:
 def snapshot_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     """CPU clones of the weights, safe to hand to another thread."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+@dataclass(frozen=True)
+class LayerFilters:
+    """What one layer looks for: a conv layer's kernels, or a first fc layer's weights as 28×28 templates."""
+
+    name: str
+    kind: str  # "conv" or "templates"
+    weights: np.ndarray  # conv: (out, in, k, k); templates: (units, 28, 28)
+
+    @property
+    def limit(self) -> float:
+        """The largest absolute weight: a diverging colour scale runs from -limit to +limit, zero in the middle."""
+        return float(np.abs(self.weights).max()) if self.weights.size else 0.0
+
+
+def layer_filters(model: nn.Module) -> list[LayerFilters]:
+    """Every conv layer's kernels (in the order the model declares them), or, for a model whose first weighted
+    layer is fully connected on the 28×28 input (an MLP), that layer's weights as one 28×28 template per unit."""
+    found: list[LayerFilters] = []
+    first_weighted = True
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            found.append(LayerFilters(name, "conv", module.weight.detach().to("cpu", torch.float32).numpy().copy()))
+            first_weighted = False
+        elif isinstance(module, nn.Linear):
+            if first_weighted and module.in_features == 28 * 28:
+                weights = module.weight.detach().to("cpu", torch.float32).numpy().reshape(-1, 28, 28).copy()
+                found.append(LayerFilters(name, "templates", weights))
+            first_weighted = False
+    return found

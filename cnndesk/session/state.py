@@ -92,6 +92,7 @@ class Session:
         self.inspections = 0  # inspections made (the views' refreshes: for tests and the self-test)
         self.model_changed = Event()  # (CurrentModel): opened, trained, saved elsewhere
         self.network_changed = Event()  # (Network): the architecture the views show (the current model's or a run's)
+        self.weights_changed = Event()  # (Network): new weights of the network shown (a run's snapshot)
         self.input_changed = Event()  # (Preprocessed | None)
         self.inspection_changed = Event()  # (Inspection | None)
         self.selection_changed = Event()  # (Selection | None)
@@ -143,6 +144,7 @@ class Session:
         if not self.following_run or self.predictor is None:
             return
         self.predictor.load_weights(state)
+        self.weights_changed.emit(self.predictor.model)
         if self.input is not None:
             self.refresh()
 

@@ -38,6 +38,7 @@ from .panels.base import BOTTOM, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT
 from .panels.drawing import DrawingPanel
 from .panels.experiments import ExperimentsTab
 from .panels.files import ModelFilesPanel
+from .panels.filters import FiltersPanel
 from .panels.layers import LayersPanel, SummaryPanel
 from .panels.prediction import PredictionPanel
 from .panels.restore import RestorePanel
@@ -110,8 +111,9 @@ class MainWindow(QMainWindow):
         self.canvas = drawing.canvas  # (before the panels that connect to the canvas)
         files = ModelFilesPanel(self)
         training = TrainingTab(self)
-        self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), SummaryPanel(self), training,
-                                    ExperimentsTab(self, training), RestorePanel(self, training, files)]
+        self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
+                                    SummaryPanel(self), training, ExperimentsTab(self, training),
+                                    RestorePanel(self, training, files)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
         self._build_menus()

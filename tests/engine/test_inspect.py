@@ -210,3 +210,18 @@ def test_a_model_that_is_not_a_sequence_of_layers_is_inspected_through_its_own_f
         expected = torch.softmax(model(x)[0], dim=0)
     np.testing.assert_allclose(inspection.layers[1].output, expected_pool.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(inspection.probabilities, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_layer_filters_are_every_convs_kernels_or_an_mlps_first_layer_as_templates():
+    from cnndesk.engine import build_model, layer_filters
+
+    lenet = layer_filters(build_model("lenet5"))
+    assert [(f.name, f.kind, f.weights.shape) for f in lenet] == [("conv1", "conv", (6, 1, 5, 5)),
+                                                                 ("conv2", "conv", (16, 6, 5, 5))]
+    model = build_model("lenet5")
+    np.testing.assert_array_equal(lenet[0].weights.shape, model.conv1.weight.shape)
+    assert lenet[1].limit == pytest.approx(float(np.abs(lenet[1].weights).max()))
+    mlp = layer_filters(build_model("mlp"))
+    assert [(f.name, f.kind, f.weights.shape) for f in mlp] == [("fc1", "templates", (100, 28, 28))]
+    # A fully connected layer after convolutions is not a picture of the input: not shown.
+    assert all(f.kind == "conv" for f in layer_filters(build_model("cnn2")))

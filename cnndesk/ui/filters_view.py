@@ -1,0 +1,160 @@
+"""What each layer looks for: every conv layer's kernels as image grids (an MLP's first layer as 28×28 templates),
+on a diverging colour scale with zero neutral, a legend per layer, and the value under the pointer."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from .plotting import pg
+
+if TYPE_CHECKING:
+    from cnndesk.engine.inspect import LayerFilters
+
+COLORMAP = pg.colormap.get("CET-D1")  # blue, white at zero, red: the sign of a weight at a glance
+ROW_HEIGHT = 46  # px per row of kernels
+TEMPLATE_COLUMNS = 10
+MAX_TEMPLATES = 100
+
+
+def kernel_grid(layer: LayerFilters) -> tuple[np.ndarray, int, int]:
+    """The layer's weights tiled into one image with one-pixel NaN gutters, and its (rows, columns) of tiles.
+
+    A conv layer is a row per output channel and a column per input channel; one with a single input channel
+    (the first conv) is laid out as a row of kernels. An MLP's templates are rows of TEMPLATE_COLUMNS.
+    """
+    weights = layer.weights
+    if layer.kind == "templates":
+        tiles = weights[:MAX_TEMPLATES]
+        columns = min(TEMPLATE_COLUMNS, len(tiles))
+        rows = math.ceil(len(tiles) / columns)
+        grid = [[tiles[r * columns + c] if r * columns + c < len(tiles) else None for c in range(columns)]
+                for r in range(rows)]
+    elif weights.shape[1] == 1:
+        grid, rows, columns = [[weights[o, 0] for o in range(weights.shape[0])]], 1, weights.shape[0]
+    else:
+        rows, columns = weights.shape[0], weights.shape[1]
+        grid = [[weights[o, i] for i in range(columns)] for o in range(rows)]
+    h, w = weights.shape[-2:]
+    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan, dtype=np.float32)
+    for r, row in enumerate(grid):
+        for c, tile in enumerate(row):
+            if tile is not None:
+                out[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = tile
+    return out, rows, columns
+
+
+class _FilterRow:
+    """The items showing one layer's filters, built once per architecture and updated in place."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, layer: LayerFilters, title: str) -> None:
+        self.layer = layer
+        self.title = layout.addLabel(title, row=row, col=0, colspan=2, justify="left", size="9pt")
+        self.view = layout.addViewBox(row=row + 1, col=0, lockAspect=True, enableMouse=False, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem()
+        self.view.addItem(self.image)
+        grid, rows, columns = kernel_grid(layer)
+        self.rows, self.columns = rows, columns
+        self.image.setImage(grid, autoLevels=False)
+        self.view.setRange(xRange=(0, grid.shape[1]), yRange=(0, grid.shape[0]), padding=0.02)
+        tile = layer.weights.shape[-1]
+        layout.layout.setRowFixedHeight(row + 1, max(ROW_HEIGHT, min(rows * ROW_HEIGHT, rows * (tile + 1) * 6)))
+        limit = layer.limit or 1.0
+        # The legend: the colour scale with its values, tied to the image's levels.
+        self.bar = pg.ColorBarItem(values=(-limit, limit), colorMap=COLORMAP, interactive=False, width=12)
+        self.bar.setImageItem(self.image)
+        layout.addItem(self.bar, row=row + 1, col=1)
+        self.update(layer)
+
+    def update(self, layer: LayerFilters) -> None:
+        self.layer = layer
+        grid, _, _ = kernel_grid(layer)
+        limit = layer.limit or 1.0
+        self.image.setImage(grid, autoLevels=False)
+        self.bar.setLevels((-limit, limit))  # symmetric: zero stays white
+
+    def value_at(self, scene_pos: QPointF) -> str | None:
+        """Which weight is under the pointer, and its value; None off this layer's image."""
+        if not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view.mapSceneToView(scene_pos)
+        x, y = math.floor(point.x()), math.floor(point.y())
+        weights = self.layer.weights
+        h, w = weights.shape[-2:]
+        tile_row, ky = divmod(y, h + 1)
+        tile_col, kx = divmod(x, w + 1)
+        if x < 0 or y < 0 or ky >= h or kx >= w or tile_row >= self.rows or tile_col >= self.columns:
+            return None
+        if self.layer.kind == "templates":
+            unit = tile_row * self.columns + tile_col
+            if unit >= len(weights):
+                return None
+            return f"{self.layer.name}[{unit}] ({ky}, {kx}): {weights[unit, ky, kx]:+.4f}"
+        out_channel, in_channel = (tile_col, 0) if weights.shape[1] == 1 else (tile_row, tile_col)
+        value = weights[out_channel, in_channel, ky, kx]
+        return f"{self.layer.name}[{out_channel}, {in_channel}] ({ky}, {kx}): {value:+.4f}"
+
+
+class FiltersView(QWidget):
+    """The filters of every layer that has them, following the weights while a run trains."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("filtersView")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setFrameShape(QFrame.Shape.NoFrame)
+        self.layout_ = self.graphics.ci
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.graphics)
+        self.hoverLabel = QLabel(self.tr("Point at a weight to read it; blue is negative, red positive, white zero."),
+                                 objectName="filterValue")
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.scroll, 1)
+        box.addWidget(self.hoverLabel)
+        self.rows: list[_FilterRow] = []
+        self._signature: tuple = ()
+        self.graphics.scene().sigMouseMoved.connect(self._hover)
+
+    def show_filters(self, layers: list[LayerFilters]) -> None:
+        signature = tuple((layer.name, layer.weights.shape) for layer in layers)
+        if signature != self._signature:
+            self._rebuild(layers)
+            self._signature = signature
+            return
+        for row, layer in zip(self.rows, layers, strict=True):
+            row.update(layer)
+
+    def _rebuild(self, layers: list[LayerFilters]) -> None:
+        self.layout_.clear()
+        self.rows = []
+        height = 0
+        for index, layer in enumerate(layers):
+            shape = "×".join(map(str, layer.weights.shape[1:]))
+            if layer.kind == "templates":
+                title = self.tr("{name} · {count} units, each a 28×28 template of weights").format(
+                    name=layer.name, count=len(layer.weights))
+            else:
+                title = self.tr("{name} · {count} kernels of {shape}").format(name=layer.name,
+                                                                             count=layer.weights.shape[0], shape=shape)
+            row = _FilterRow(self.layout_, 2 * index, layer, title)
+            self.rows.append(row)
+            height += 24 + self.layout_.layout.rowMaximumHeight(2 * index + 1)
+        self.graphics.setMinimumHeight(max(100, int(height)))
+        self.hoverLabel.setText(self.tr("Point at a weight to read it; blue is negative, red positive, white zero.")
+                                if layers else self.tr("This model has no convolution and no fully connected first "
+                                                       "layer on the input to show."))
+
+    def _hover(self, scene_pos: QPointF) -> None:
+        for row in self.rows:
+            text = row.value_at(scene_pos)
+            if text is not None:
+                self.hoverLabel.setText(text)
+                return
