@@ -244,6 +244,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+def cmd_filters(args: argparse.Namespace) -> int:
+    from cnndesk.engine import CnndeskError, layer_filters, load_model
+    from cnndesk.engine.pictures import filters_png
+
+    model, _ = load_model(args.checkpoint)
+    layers = layer_filters(model)
+    if args.layer:
+        names = [layer.name for layer in layers]
+        if args.layer not in names:
+            raise CnndeskError(f"{model.name} has no layer '{args.layer}' with filters. Known: {', '.join(names)}.")
+        layers = [layer for layer in layers if layer.name == args.layer]
+    out = filters_png(layers, args.out)
+    if args.json:
+        _emit_json({"out": str(out), "layers": [{"name": layer.name, "kind": layer.kind,
+                                                 "shape": list(layer.weights.shape), "limit": layer.limit}
+                                                for layer in layers]})
+    else:
+        sys.stderr.write(f"Saved {out}\n")
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, TrainConfig, count_parameters
     from cnndesk.engine.experiments import row_of, write_csv
@@ -447,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     _add_model_options(compare)
     compare.set_defaults(func=cmd_compare)
+
+    filters = sub.add_parser("filters", help="draw what each layer looks for: its kernels, as a PNG")
+    filters.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    filters.add_argument("--layer", help="only this layer (e.g. conv2)")
+    filters.add_argument("--out", required=True, help="the PNG to write")
+    filters.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    filters.set_defaults(func=cmd_filters)
 
     models = sub.add_parser("models", help="list the architectures and their parameter counts")
     models.add_argument("--summary", metavar="NAME", help="one model layer by layer: shapes, parameters, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -178,3 +179,35 @@ def layer_filters(model: nn.Module) -> list[LayerFilters]:
                 found.append(LayerFilters(name, "templates", weights))
             first_weighted = False
     return found
+
+
+TEMPLATE_COLUMNS = 10
+MAX_TEMPLATES = 100
+
+
+def filter_grid(layer: LayerFilters) -> tuple[np.ndarray, int, int]:
+    """The layer's weights tiled into one image with one-weight NaN gutters, and its (rows, columns) of tiles.
+
+    A conv layer is a row per output channel and a column per input channel; one with a single input channel
+    (the first conv) is laid out as one row of kernels. An MLP's templates are rows of TEMPLATE_COLUMNS (at most
+    MAX_TEMPLATES of them).
+    """
+    weights = layer.weights
+    if layer.kind == "templates":
+        tiles = weights[:MAX_TEMPLATES]
+        columns = min(TEMPLATE_COLUMNS, len(tiles))
+        rows = math.ceil(len(tiles) / columns)
+        grid = [[tiles[r * columns + c] if r * columns + c < len(tiles) else None for c in range(columns)]
+                for r in range(rows)]
+    elif weights.shape[1] == 1:
+        grid, rows, columns = [[weights[o, 0] for o in range(weights.shape[0])]], 1, weights.shape[0]
+    else:
+        rows, columns = weights.shape[0], weights.shape[1]
+        grid = [[weights[o, i] for i in range(columns)] for o in range(rows)]
+    h, w = weights.shape[-2:]
+    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan, dtype=np.float32)
+    for r, row in enumerate(grid):
+        for c, tile in enumerate(row):
+            if tile is not None:
+                out[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = tile
+    return out, rows, columns

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -17,48 +16,21 @@ if TYPE_CHECKING:
 
 COLORMAP = pg.colormap.get("CET-D1")  # blue, white at zero, red: the sign of a weight at a glance
 ROW_HEIGHT = 46  # px per row of kernels
-TEMPLATE_COLUMNS = 10
-MAX_TEMPLATES = 100
-
-
-def kernel_grid(layer: LayerFilters) -> tuple[np.ndarray, int, int]:
-    """The layer's weights tiled into one image with one-pixel NaN gutters, and its (rows, columns) of tiles.
-
-    A conv layer is a row per output channel and a column per input channel; one with a single input channel
-    (the first conv) is laid out as a row of kernels. An MLP's templates are rows of TEMPLATE_COLUMNS.
-    """
-    weights = layer.weights
-    if layer.kind == "templates":
-        tiles = weights[:MAX_TEMPLATES]
-        columns = min(TEMPLATE_COLUMNS, len(tiles))
-        rows = math.ceil(len(tiles) / columns)
-        grid = [[tiles[r * columns + c] if r * columns + c < len(tiles) else None for c in range(columns)]
-                for r in range(rows)]
-    elif weights.shape[1] == 1:
-        grid, rows, columns = [[weights[o, 0] for o in range(weights.shape[0])]], 1, weights.shape[0]
-    else:
-        rows, columns = weights.shape[0], weights.shape[1]
-        grid = [[weights[o, i] for i in range(columns)] for o in range(rows)]
-    h, w = weights.shape[-2:]
-    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan, dtype=np.float32)
-    for r, row in enumerate(grid):
-        for c, tile in enumerate(row):
-            if tile is not None:
-                out[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = tile
-    return out, rows, columns
 
 
 class _FilterRow:
     """The items showing one layer's filters, built once per architecture and updated in place."""
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, layer: LayerFilters, title: str) -> None:
+        from cnndesk.engine.inspect import filter_grid  # PyTorch: loaded by the time there are filters to show
+
         self.layer = layer
         self.title = layout.addLabel(title, row=row, col=0, colspan=2, justify="left", size="9pt")
         self.view = layout.addViewBox(row=row + 1, col=0, lockAspect=True, enableMouse=False, invertY=True)
         self.view.setMenuEnabled(False)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
-        grid, rows, columns = kernel_grid(layer)
+        grid, rows, columns = filter_grid(layer)
         self.rows, self.columns = rows, columns
         self.image.setImage(grid, autoLevels=False)
         self.view.setRange(xRange=(0, grid.shape[1]), yRange=(0, grid.shape[0]), padding=0.02)
@@ -72,8 +44,10 @@ class _FilterRow:
         self.update(layer)
 
     def update(self, layer: LayerFilters) -> None:
+        from cnndesk.engine.inspect import filter_grid
+
         self.layer = layer
-        grid, _, _ = kernel_grid(layer)
+        grid, _, _ = filter_grid(layer)
         limit = layer.limit or 1.0
         self.image.setImage(grid, autoLevels=False)
         self.bar.setLevels((-limit, limit))  # symmetric: zero stays white

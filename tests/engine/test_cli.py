@@ -434,3 +434,38 @@ def test_samples_per_second_is_one_figure_on_stderr_and_in_the_json(capsys, tmp_
     epoch_line = next(line for line in err.splitlines() if line.startswith("epoch 1/1"))
     printed = float(re.search(r"([\d,]+) samples/s", epoch_line).group(1).replace(",", ""))
     assert printed == pytest.approx(last_json(out)["samples_per_second"], abs=0.6)  # the line rounds to 1
+
+
+def test_filters_draws_each_kernel_on_a_scale_with_zero_white(capsys, tmp_path):
+    from PIL import Image
+
+    from cnndesk.engine.pictures import GAP, TILE_SCALE, TITLE_HEIGHT
+
+    model = build_model("lenet5")
+    with torch.no_grad():
+        model.conv1.weight.zero_()
+        model.conv1.weight[2, 0, 1, 3] = 0.5  # kernel 2, row 1, column 3: the one red weight
+        model.conv1.weight[4, 0, 0, 0] = -0.5
+    checkpoint = save_checkpoint(model, tmp_path / "marked.safetensors")
+    out = tmp_path / "filters.png"
+    code, stdout, _ = run(capsys, "filters", "--checkpoint", str(checkpoint), "--layer", "conv1", "--out", str(out),
+                          "--json")
+    assert code == 0
+    report = last_json(stdout)
+    assert report["layers"] == [{"name": "conv1", "kind": "conv", "shape": [6, 1, 5, 5], "limit": 0.5}]
+    picture = np.asarray(Image.open(out).convert("RGB"))
+
+    def pixel(kernel: int, row: int, column: int) -> tuple[int, ...]:  # the centre of that weight's square
+        y = GAP + TITLE_HEIGHT + row * TILE_SCALE + TILE_SCALE // 2
+        x = GAP + (kernel * 6 + column) * TILE_SCALE + TILE_SCALE // 2
+        return tuple(int(v) for v in picture[y, x])
+
+    assert pixel(2, 1, 3) == (178, 24, 43)  # +limit: red
+    assert pixel(4, 0, 0) == (33, 102, 172)  # -limit: blue
+    assert pixel(0, 2, 2) == (255, 255, 255)  # zero: white
+
+
+def test_filters_of_a_layer_that_has_none_is_one_clear_error(capsys, tmp_path):
+    code, _, err = run(capsys, "filters", "--layer", "fc1", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and err.startswith("cnndesk: error:") and "Known: conv1, conv2" in err
+    assert not (tmp_path / "x.png").exists()
