@@ -23,14 +23,15 @@ def _progress_printer(stream: TextIO, epochs: int, prefix: str = ""):
     from tqdm import tqdm
 
     from cnndesk.engine import TrainingCallback
+    from cnndesk.session.smoothing import LossSmoother
     from cnndesk.session.text import format_eta
 
     class ProgressPrinter(TrainingCallback):
         def __init__(self) -> None:
             self.interactive = stream.isatty()
             self.bar: tqdm | None = None
-            self.smoothed: float | None = None
-            self.steps = 0
+            self.smoother = LossSmoother()  # the window's smoothing, so both show the same figure
+            self.smoothed = float("nan")
 
         def on_fit_start(self, info) -> None:
             stream.write(
@@ -41,10 +42,7 @@ def _progress_printer(stream: TextIO, epochs: int, prefix: str = ""):
             stream.flush()
 
         def on_batches(self, batches) -> None:
-            for b in batches:  # the same bias-corrected smoothing as the window's loss curve
-                self.steps += 1
-                ema = b.loss if self.smoothed is None else 0.95 * self.smoothed + 0.05 * b.loss
-                self.smoothed = ema
+            self.smoothed = float(self.smoother([b.loss for b in batches])[-1])
             if not self.interactive:
                 return
             last = batches[-1]

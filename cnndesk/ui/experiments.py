@@ -46,10 +46,11 @@ from PySide6.QtWidgets import (
 from cnndesk.engine import CnndeskError, EpochMetrics, TrainConfig, count_parameters
 from cnndesk.engine.experiments import PRESETS, RunRow, row_of, write_csv
 from cnndesk.session.runs import DIVERGED, FAILED, NOTHING_SAVED, RunOutcome, RunPlan, RunQueue, new_run
+from cnndesk.session.smoothing import LossSmoother
 from cnndesk.session.text import epochs_text, format_eta, run_label, run_options
 
 from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
-from .training_panel import GrowingCurve, LossSmoother
+from .training_panel import GrowingCurve
 from .worker import LossChunk, TrainingRunner
 
 # The comparisons of the "Add comparison" menu (translated where shown).

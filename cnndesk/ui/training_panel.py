@@ -29,11 +29,10 @@ from cnndesk.engine import (
     available_devices,
 )
 from cnndesk.engine.models import ACTIVATIONS, INITS, POOLINGS
+from cnndesk.session.smoothing import LossSmoother
 from cnndesk.session.text import format_eta
 
 from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
-
-SMOOTHING = 0.95  # exponential moving average of the batch loss
 
 # What each builder option does, for its widget's tooltip when the model takes it (translated where shown).
 OPTION_TIPS = {
@@ -109,25 +108,6 @@ class GrowingCurve:
     def clear(self) -> None:
         self.size = 0
         self.item.setData([], [])
-
-
-class LossSmoother:
-    """Bias-corrected exponential moving average (as in Adam): follows the loss from the first batch, no lag from 0."""
-
-    def __init__(self, beta: float = SMOOTHING) -> None:
-        self.beta = beta
-        self.reset()
-
-    def reset(self) -> None:
-        self._ema, self._steps = 0.0, 0
-
-    def __call__(self, losses: np.ndarray) -> np.ndarray:
-        smoothed = np.empty(len(losses), np.float64)
-        for i, loss in enumerate(losses):
-            self._ema = self.beta * self._ema + (1 - self.beta) * float(loss)
-            self._steps += 1
-            smoothed[i] = self._ema / (1 - self.beta**self._steps)
-        return smoothed
 
 
 class TrainingPanel(QWidget):
