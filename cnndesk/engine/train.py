@@ -502,7 +502,8 @@ class ThreadLimit(TrainingCallback):
         if wanted != self.threads:
             torch.set_num_threads(wanted)
             self.threads = wanted
-        self._start = self.clock()
+        if self.tune:
+            self._start = self.clock()
 
     def on_batch_end(self, batch: int) -> None:
         self.steps += 1
@@ -560,6 +561,7 @@ class DivergenceGuard(TrainingCallback):
     def __init__(self, factor: float = DIVERGENCE_FACTOR, warmup: int = DIVERGENCE_WARMUP) -> None:
         self.factor, self.warmup = factor, warmup
         self.first: list[float] = []
+        self.reference: float | None = None  # the mean of the first ``warmup`` losses, once there are that many
         self.loop: FitLoop | None = None
 
     def on_fit_start(self, info: FitInfo) -> None:
@@ -567,13 +569,14 @@ class DivergenceGuard(TrainingCallback):
 
     def on_batches(self, batches: Sequence[BatchMetrics]) -> None:
         for b in batches:
-            reference = sum(self.first) / len(self.first) if len(self.first) >= self.warmup else None
-            if not math.isfinite(b.loss) or (reference is not None and b.loss > self.factor * reference):
+            if not math.isfinite(b.loss) or (self.reference is not None and b.loss > self.factor * self.reference):
                 if self.loop is not None:
                     self.loop.request_stop(STOP_DIVERGED, Divergence(b.step, b.loss))
                 return
-            if reference is None:
+            if self.reference is None:
                 self.first.append(b.loss)
+                if len(self.first) == self.warmup:
+                    self.reference = sum(self.first) / self.warmup
 
 
 class Autosave(TrainingCallback):

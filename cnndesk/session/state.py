@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnndesk.engine.preprocess import preprocess  # NumPy only: no PyTorch before the window shows
 from cnndesk.locations import is_pretrained
 
 if TYPE_CHECKING:
@@ -163,8 +164,6 @@ class Session:
     # -- the input ---------------------------------------------------------------------------------------
     def set_drawing(self, ink: np.ndarray | None) -> None:
         """The canvas's ink (None: empty), through MNIST's own preprocessing."""
-        from cnndesk.engine.preprocess import preprocess
-
         self.set_input(None if ink is None else preprocess(ink))
 
     def set_input(self, prepared: Preprocessed | None) -> None:
