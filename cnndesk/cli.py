@@ -153,6 +153,31 @@ def _stop_on_interrupt(controller):
         signal.signal(signal.SIGINT, previous)
 
 
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """IMAGE or --test-index N: the one input that `inspect` and `explain` look at."""
+    parser.add_argument("image", nargs="?", help="an image file (dark-on-light or light-on-dark)")
+    parser.add_argument("--test-index", type=int, metavar="N",
+                        help="MNIST test image N instead of a file (0 is a 7, 1 is a 2)")
+
+
+def _input_image(args: argparse.Namespace):
+    """The 28×28 model input (float32 in [0, 1], ink high) that IMAGE or --test-index names."""
+    from cnndesk.engine import CnndeskError, load_image, load_splits, preprocess
+
+    if (args.image is None) == (args.test_index is None):
+        raise CnndeskError("Give an image file or --test-index N (not both).")
+    if args.test_index is not None:
+        test = load_splits("mnist").test
+        if not 0 <= args.test_index < len(test):
+            raise CnndeskError(f"--test-index is a test image number from 0 to {len(test) - 1}, "
+                               f"not {args.test_index}.")
+        return test.images[args.test_index, 0].float().div(255.0).numpy()
+    prepared = preprocess(load_image(args.image))
+    if prepared is None:
+        raise CnndeskError(f"{args.image}: no digit found (the image is blank).")
+    return prepared.centred
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from cnndesk.session.runs import DIVERGED, NOTHING_SAVED, RunController, new_run, resume_run
     from cnndesk.session.text import outcome_text
