@@ -34,6 +34,18 @@ class Preprocessed:
     scaled: np.ndarray  # longer side DIGIT_BOX px, aspect kept, anti-aliased
     centred: np.ndarray  # 28×28, centre of mass at the centre: what the model sees
     centre_of_mass: tuple[float, float]  # of ``scaled`` (row, col), before the shift
+    offset: tuple[int, int] = (0, 0)  # (row, col) of ``scaled``'s top-left corner in ``centred``
+
+    def to_source(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """A box (x0, y0, x1, y1) on the 28×28 input, in ``source`` pixels: where the drawing had what the model
+        saw there (undoing the centring shift and the scaling; may reach past the ink)."""
+        top, left, bottom, right = self.bbox
+        x_scale = (right - left) / self.scaled.shape[1]
+        y_scale = (bottom - top) / self.scaled.shape[0]
+        x0, y0, x1, y1 = box
+        off_row, off_col = self.offset
+        return (left + (x0 - off_col) * x_scale, top + (y0 - off_row) * y_scale,
+                left + (x1 - off_col) * x_scale, top + (y1 - off_row) * y_scale)
 
     def tensor(self) -> torch.Tensor:
         """The model input, shape (1, 1, 28, 28)."""
@@ -93,7 +105,7 @@ def preprocess(image: np.ndarray) -> Preprocessed | None:
     off_col = int(np.clip(round(INPUT_SIZE / 2 - com_col), 0, INPUT_SIZE - new_w))
     centred = np.zeros((INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
     centred[off_row:off_row + new_h, off_col:off_col + new_w] = scaled
-    return Preprocessed(image, bbox, cropped, scaled, centred, (com_row, com_col))
+    return Preprocessed(image, bbox, cropped, scaled, centred, (com_row, com_col), (off_row, off_col))
 
 
 def to_ink(gray: np.ndarray) -> np.ndarray:

@@ -375,3 +375,18 @@ def test_huge_image_header_is_a_clear_error(tmp_path):
     )
     with pytest.raises(CnndeskError):
         load_image(path)
+
+
+def test_a_box_on_the_model_input_maps_back_to_where_the_drawing_had_it():
+    # A square blob off-centre on a 280×280 canvas: the input pixels that hold it map back onto the blob.
+    image = np.zeros((280, 280), np.float32)
+    image[40:120, 150:230] = 1.0
+    prepared = preprocess(image)
+    rows = np.flatnonzero(prepared.centred.max(axis=1) > 0.5)
+    cols = np.flatnonzero(prepared.centred.max(axis=0) > 0.5)
+    x0, y0, x1, y1 = prepared.to_source((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    assert (x0, y0, x1, y1) == pytest.approx((150, 40, 230, 120), abs=4.0)
+    # The whole input covers more than the ink, centred where the digit's mass is.
+    wx0, wy0, wx1, wy1 = prepared.to_source((0, 0, 28, 28))
+    assert wx0 < 150 and wx1 > 230 and wy0 < 40 and wy1 > 120
+    assert (wx0 + wx1) / 2 == pytest.approx(190, abs=4.0) and (wy0 + wy1) / 2 == pytest.approx(80, abs=4.0)
