@@ -267,11 +267,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+def _filters_maximized(args: argparse.Namespace, model) -> int:
+    """`filters --maximize`: what each channel wants (gradient ascent) and the MNIST patches that excite it."""
+    from cnndesk.engine import CnndeskError, load_splits
+    from cnndesk.engine.maximize import LOGITS, maximizable_layers, maximize_layer
+    from cnndesk.engine.pictures import wants_png
+
+    known = maximizable_layers(model)
+    if args.layer and args.layer not in known:
+        raise CnndeskError(f"{model.name} has no layer '{args.layer}' to maximise. Known: {', '.join(known)}.")
+    # Default: every feature-map layer; a model without any (an MLP) has its classes.
+    names = [args.layer] if args.layer else [name for name in known if name != LOGITS] or [LOGITS]
+    test_images = load_splits("mnist").test.images
+    blocks = []
+    for name in names:
+        started = time.perf_counter()
+        blocks.append(maximize_layer(model, name, test_images=test_images))
+        sys.stderr.write(f"{name}: {len(blocks[-1])} channels in {time.perf_counter() - started:.1f} s\n")
+    out = wants_png(blocks, args.out)
+    if args.json:
+        _emit_json({"out": str(out), "layers": [
+            {"name": block[0].layer, "channels": [{"channel": want.channel, "activation": want.activation,
+                                                   "top": [patch.index for patch in want.patches]}
+                                                  for want in block]}
+            for block in blocks]})
+    else:
+        sys.stderr.write(f"Saved {out}\n")
+    return 0
+
+
 def cmd_filters(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, layer_filters, load_model
     from cnndesk.engine.pictures import filters_png
 
     model, _ = load_model(args.checkpoint)
+    if args.maximize:
+        return _filters_maximized(args, model)
     layers = layer_filters(model)
     if args.layer:
         names = [layer.name for layer in layers]
@@ -284,6 +315,116 @@ def cmd_filters(args: argparse.Namespace) -> int:
                                                  "shape": list(layer.weights.shape), "limit": layer.limit}
                                                 for layer in layers]})
     else:
+        sys.stderr.write(f"Saved {out}\n")
+    return 0
+
+
+def _parse_cell(text: str) -> tuple[int, ...]:
+    from cnndesk.engine import CnndeskError
+
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise CnndeskError(f"--cell is C,Y,X for a map layer or U for a vector layer (e.g. 3,5,5 or 7), "
+                           f"not '{text}'.") from None
+
+
+def _explanation_lines(e) -> list[str]:
+    """`cnndesk inspect --cell`: the computation of one cell written out, from its inputs to its value."""
+    lines = [f"{e.label}, cell {tuple(e.cell)}"]
+    source = e.input_layer or "the normalised input"
+    if e.kernel is not None:
+        k = "×".join(map(str, e.kernel.shape[1:]))
+        lines.append(f"input: {source}, a {k} patch under the kernel, stride {e.stride}, padding {e.padding}")
+        lines += [f"  input channel {c}: Σ patch × kernel = {s:+.6f}" for c, s in enumerate(e.channel_sums)]
+    elif e.window is not None:
+        lines.append(f"input: {source}, channel {e.cell[0]}, a {e.window.shape[0]}×{e.window.shape[1]} window "
+                     f"({e.pool_op} pooling{', the winner in brackets' if e.winner else ''})")
+        for r, row in enumerate(e.window[:8]):
+            lines.append("  " + " ".join(f"[{v:+.4f}]" if e.winner == (r, c) else f" {v:+.4f} "
+                                         for c, v in enumerate(row[:8])) + (" …" if len(row) > 8 else ""))
+    elif e.contributions:
+        lines.append(f"input: {source}; the {len(e.contributions)} inputs that weigh most (|input × weight|):")
+        lines += [f"  {source}{list(c.where)}  {c.input:+.4f} × {c.weight:+.4f} = {c.product:+.6f}"
+                  for c in e.contributions]
+    elif e.steps[0][0] == "main":
+        lines.append(f"input: {source}; main path conv · BN · activation · conv · BN, plus the shortcut")
+    last_own = max((i for i, (name, _) in enumerate(e.steps) if name in ("sum", "bias")), default=None)
+    for i, (name, value) in enumerate(e.steps):
+        lines.append(f"{name:<15} {value:+.6f}" if name in ("sum", "bias") else f"{name:<13} → {value:+.6f}")
+        if i == last_own:
+            lines.append(f"{'pre-activation':<15} {e.pre_activation:+.6f}")
+    x0, y0, x1, y1 = e.receptive_field
+    lines += [f"{'value (NumPy)':<15} {e.value:+.6f}",
+              f"{'PyTorch':<15} {e.torch_value:+.6f}  (difference {abs(e.value - e.torch_value):.1e})",
+              f"receptive field: columns {x0}–{x1 - 1}, rows {y0}–{y1 - 1} of the 28×28 input "
+              f"({x1 - x0}×{y1 - y0} pixels)"]
+    return lines
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from cnndesk.engine import CnndeskError, load_model
+    from cnndesk.engine.explain import explain_cell, layer_activation
+    from cnndesk.engine.pictures import maps_png
+
+    if args.cell is None and not args.out:
+        raise CnndeskError("Give --cell C,Y,X (U for a vector layer) to see how one cell was computed, "
+                           "or --out PNG to draw the layer's maps.")
+    cell = _parse_cell(args.cell) if args.cell is not None else None
+    model, _ = load_model(args.checkpoint)
+    image = _input_image(args)
+    explanation = explain_cell(model, image, args.layer, cell) if cell is not None else None  # checks the cell
+    out = None
+    if args.out:
+        layer = layer_activation(model, image, args.layer)
+        out = maps_png(layer, args.out)
+    if explanation is None:
+        if args.json:
+            _emit_json({"layer": layer.name, "label": layer.label, "shape": list(layer.shape), "out": str(out)})
+        else:
+            sys.stderr.write(f"Saved {out}\n")
+        return 0
+    if args.json:
+        _emit_json({**explanation.to_dict(), **({"out": str(out)} if out else {})})
+    else:
+        print("\n".join(_explanation_lines(explanation)))
+        if out:
+            sys.stderr.write(f"Saved {out}\n")
+    return 0
+
+
+# The attribution methods (engine.attribution.METHODS), spelled out here: importing the engine loads PyTorch.
+EXPLAIN_METHODS = ("saliency", "integrated-gradients", "gradcam", "occlusion")
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import torch
+
+    from cnndesk.engine import attribute, load_model, predict_probabilities
+    from cnndesk.engine.pictures import attribution_png
+
+    model, _ = load_model(args.checkpoint)
+    image = _input_image(args)
+    result = attribute(model, image, args.method, target=args.target, versus=args.versus, layer=args.layer)
+    confidence = float(predict_probabilities(model, torch.from_numpy(image).reshape(1, 1, 28, 28))[0, result.predicted])
+    out = attribution_png(result, image, args.out) if args.out else None
+    if args.json:
+        _emit_json({"method": result.method, "target": result.target, "versus": result.versus,
+                    "predicted": result.predicted, "confidence": confidence, "layer": result.layer,
+                    "limit": result.limit, "n_steps": result.n_steps,
+                    "attribution": result.values.tolist(), "completeness_error": result.completeness_error,
+                    "out": str(out) if out else None})
+        return 0
+    print(f"method: {result.method}" + (f" at {result.layer}" if result.layer else "")
+          + (f" ({result.n_steps} steps from a black image)" if result.n_steps else ""))
+    print(f"predicted: {result.predicted} ({confidence:.1%})")
+    print(f"target: {result.target}" + (f" versus {result.versus} (logit {result.target} minus logit {result.versus})"
+                                       if result.versus is not None else " (its logit)"))
+    if result.completeness_error is not None:
+        print(f"completeness error: {result.completeness_error:.2%} (the attributions' sum against "
+              f"f(input) - f(black))")
+    print(f"largest |attribution|: {result.limit:.4g}")
+    if out:
         sys.stderr.write(f"Saved {out}\n")
     return 0
 
@@ -398,6 +539,13 @@ def _gui_rows(quick: bool) -> list[dict[str, Any]]:
             stroke_points=gui["stroke_points"]),
         row("draw_feedback_training_p95", round(gui["draw_training_p95_ms"], 1), "ms", "≤ 33 ms",
             gui["draw_training_p95_ms"] <= 33, median_ms=round(gui["draw_training_median_ms"], 1)),
+        row("draw_feedback_saliency_idle_p95", round(gui["draw_saliency_idle_p95_ms"], 1), "ms", "≤ 16 ms",
+            gui["draw_saliency_idle_p95_ms"] <= 16, note="the Why? tab in front: the saliency map follows the pen"),
+        row("draw_feedback_saliency_training_p95", round(gui["draw_saliency_training_p95_ms"], 1), "ms", "≤ 33 ms",
+            gui["draw_saliency_training_p95_ms"] <= 33),
+        row("explain_click_p95", round(gui["explain_click_p95_ms"], 1), "ms", "≤ 50 ms",
+            gui["explain_click_p95_ms"] <= 50, median_ms=round(gui["explain_click_median_ms"], 1),
+            note="a click on a cell of conv2 until the explainer has repainted"),
         row("gui_timer_gap_max", round(gui["timer_gap_max_ms"], 1), "ms", "≤ 50 ms",
             gui["timer_gap_max_ms"] <= 50, p99_ms=round(gui["timer_gap_p99_ms"], 1), p99_goal="≤ 20 ms"),
         row("gui_train_throughput", round(share, 2), "of headless", "≥ 0.85", share >= 0.85,
@@ -496,8 +644,35 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--checkpoint", help="default: the bundled LeNet5")
     filters.add_argument("--layer", help="only this layer (e.g. conv2)")
     filters.add_argument("--out", required=True, help="the PNG to write")
+    filters.add_argument("--maximize", action="store_true",
+                         help="instead of the kernels, what each channel wants: the input that excites it most "
+                         "(gradient ascent) and the 9 MNIST test patches that do; every feature-map layer, or "
+                         "--layer NAME (--layer logits: the ten classes)")
     filters.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     filters.set_defaults(func=cmd_filters)
+
+    inspect = sub.add_parser("inspect", help="how one cell of a layer was computed, or a layer's maps as a PNG")
+    _add_input_arguments(inspect)
+    inspect.add_argument("--layer", required=True, help="a layer as the views name it (e.g. conv2, fc1)")
+    inspect.add_argument("--cell", metavar="C,Y,X", help="channel,row,column of a map layer (U: a unit of a vector "
+                         "layer): write out how that value was computed")
+    inspect.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    inspect.add_argument("--out", metavar="PNG", help="write the layer's maps as a picture (needed without --cell)")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    inspect.set_defaults(func=cmd_inspect)
+
+    explain = sub.add_parser("explain", help="which pixels made the model say what it said: saliency, "
+                             "Integrated Gradients, Grad-CAM, occlusion")
+    _add_input_arguments(explain)
+    explain.add_argument("--method", required=True, choices=EXPLAIN_METHODS, help="the attribution method")
+    explain.add_argument("--target", type=int, metavar="D", help="the class to explain (default: the prediction)")
+    explain.add_argument("--versus", type=int, metavar="D", help="why the target and not D: explain the target's "
+                         "logit minus D's")
+    explain.add_argument("--layer", metavar="NAME", help="Grad-CAM's conv layer (default: the last one, e.g. conv2)")
+    explain.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    explain.add_argument("--out", metavar="PNG", help="write the attribution over the input as a picture")
+    explain.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    explain.set_defaults(func=cmd_explain)
 
     models = sub.add_parser("models", help="list the architectures and their parameter counts")
     models.add_argument("--summary", metavar="NAME", help="one model layer by layer: shapes, parameters, "

@@ -19,6 +19,10 @@ from .errors import CnndeskError
 from .preprocess import Preprocessed, load_image, preprocess
 
 _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
+    "Attribution": "attribution",
+    "attribute": "attribution",
+    "default_gradcam_layer": "attribution",
+    "gradcam_layers": "attribution",
     "load_model": "checkpoint",
     "read_metadata": "checkpoint",
     "save_checkpoint": "checkpoint",
@@ -26,6 +30,15 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "TensorDataset": "data",
     "load_mnist": "data",
     "load_splits": "data",
+    "CellExplanation": "explain",
+    "Contribution": "explain",
+    "explain_cell": "explain",
+    "layer_activation": "explain",
+    "receptive_field": "explain",
+    "HealthSample": "health",
+    "HealthWarning": "health",
+    "LayerHealth": "health",
+    "LayerHealthMonitor": "health",
     "Inspection": "inspect",
     "LayerActivation": "inspect",
     "LayerFilters": "inspect",
@@ -34,6 +47,10 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "layer_filters": "inspect",
     "predict_probabilities": "inspect",
     "snapshot_weights": "inspect",
+    "ChannelWants": "maximize",
+    "TopPatch": "maximize",
+    "maximizable_layers": "maximize",
+    "maximize_layer": "maximize",
     "MODELS": "models",
     "Network": "models",
     "build_model": "models",
@@ -63,15 +80,23 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
 
 __all__ = [
     "MODELS",
+    "Attribution",
     "BatchMetrics",
+    "CellExplanation",
+    "ChannelWants",
     "CnndeskError",
+    "Contribution",
     "EpochMetrics",
     "Evaluation",
     "FitInfo",
     "FitResult",
+    "HealthSample",
+    "HealthWarning",
     "Inspection",
     "LayerActivation",
     "LayerFilters",
+    "LayerHealth",
+    "LayerHealthMonitor",
     "LayerSummary",
     "ModelSummary",
     "Network",
@@ -80,27 +105,36 @@ __all__ = [
     "ResumePoint",
     "Splits",
     "TensorDataset",
+    "TopPatch",
     "TrainConfig",
     "TrainingCallback",
     "TrainingControl",
+    "attribute",
     "available_devices",
     "build_model",
     "count_parameters",
+    "default_gradcam_layer",
     "evaluate",
+    "explain_cell",
     "fit",
+    "gradcam_layers",
     "inspect_input",
+    "layer_activation",
     "layer_filters",
     "load_image",
     "load_mnist",
     "load_model",
     "load_resume_state",
     "load_splits",
+    "maximizable_layers",
+    "maximize_layer",
     "model_config",
     "model_names",
     "model_spec",
     "predict_probabilities",
     "preprocess",
     "read_metadata",
+    "receptive_field",
     "resolve_device",
     "resume_point",
     "save_checkpoint",
@@ -123,8 +157,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .attribution import Attribution, attribute, default_gradcam_layer, gradcam_layers
     from .checkpoint import load_model, read_metadata, save_checkpoint
     from .data import Splits, TensorDataset, load_mnist, load_splits
+    from .explain import CellExplanation, Contribution, explain_cell, layer_activation, receptive_field
+    from .health import HealthSample, HealthWarning, LayerHealth, LayerHealthMonitor
     from .inspect import (
         Inspection,
         LayerActivation,
@@ -135,6 +172,7 @@ if TYPE_CHECKING:
         predict_probabilities,
         snapshot_weights,
     )
+    from .maximize import ChannelWants, TopPatch, maximizable_layers, maximize_layer
     from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
     from .resume import ResumePoint, load_resume_state, resume_point
     from .summary import LayerSummary, ModelSummary, summarize
