@@ -8,23 +8,27 @@ observer; the views that care repaint. Events are plain callbacks, called on the
 The session predicts with its own CPU copy of the network (``Predictor``). While a run trains, that copy follows the
 run's weight snapshots (``follow_run``/``load_weights``), so the prediction changes live; when the run ends, the
 model it saved — or, if it saved none, the previous model — is current again (``end_run``).
+
+A second model can be pinned beside the current one (``pin``), as a CPU copy of its own that nothing trains or
+reloads; every refresh inspects the input with it too, to compare both models on the same drawing.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from cnndesk.engine.preprocess import preprocess  # NumPy only: no PyTorch before the window shows
 from cnndesk.locations import is_pretrained
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from cnndesk.engine import Inspection, Network, Predictor, Preprocessed
+    from cnndesk.engine.explain import CellExplanation
 
     from .runs import RunOutcome
 
@@ -79,6 +83,17 @@ class Selection:
     y: int | None = None
     x: int | None = None
 
+    @property
+    def cell(self) -> tuple[int, ...] | None:
+        """(channel, y, x) of a map, (unit,) of a vector layer, None without a cell."""
+        if self.channel is None:
+            return None
+        return (self.channel,) if self.y is None or self.x is None else (self.channel, self.y, self.x)
+
+    @classmethod
+    def of_cell(cls, layer: str, cell: tuple[int, ...]) -> Selection:
+        return cls(layer, cell[0]) if len(cell) == 1 else cls(layer, cell[0], cell[1], cell[2])
+
 
 class Session:
     """The current model, input, inspection and selection, with an event for each."""
@@ -97,6 +112,11 @@ class Session:
         self.input_changed = Event()  # (Preprocessed | None)
         self.inspection_changed = Event()  # (Inspection | None)
         self.selection_changed = Event()  # (Selection | None)
+        # A second model pinned beside the current one, to compare both on the same input (the Side by side tab).
+        self.pinned: CurrentModel | None = None  # its ``model`` is the pinned copy, never trained or reloaded
+        self.pinned_inspection: Inspection | None = None  # the input through the pinned model, as ``inspection``
+        self._pinned_predictor: Predictor | None = None
+        self.pinned_changed = Event()  # (CurrentModel | None): pinned or unpinned
 
     # -- the model ---------------------------------------------------------------------------------------
     def start_predicting(self, predictor: Predictor) -> None:
@@ -107,7 +127,6 @@ class Session:
 
     def set_model(self, model: Network, meta: dict[str, Any], path: Path | None, saved: bool = True) -> CurrentModel:
         self.model = CurrentModel(model, meta, Path(path) if path is not None else None, saved and path is not None)
-        self.selection = None
         self.following_run = False
         self.model_changed.emit(self.model)
         if self.predictor is not None:
@@ -132,6 +151,31 @@ class Session:
         self.model = CurrentModel(current.model, current.meta, saved, True)
         self.model_changed.emit(self.model)
         return saved
+
+    # -- a pinned model beside it ------------------------------------------------------------------------
+    def pin(self, model: CurrentModel | None = None) -> CurrentModel:
+        """Pin ``model`` (default: the current model, as saved, not a run's live weights) as its own CPU copy:
+        training, a run's weight snapshots or opening another model leave it as it is. Needs PyTorch."""
+        from cnndesk.engine import Predictor
+
+        chosen = model if model is not None else self.model
+        if chosen is None:
+            raise ValueError("There is no model to pin.")
+        self._pinned_predictor = Predictor(chosen.model)
+        self.pinned = replace(chosen, model=self._pinned_predictor.model)
+        self.pinned_inspection = None if self.input is None else self._pinned_predictor.inspect(self.input.centred)
+        self.pinned_changed.emit(self.pinned)
+        return self.pinned
+
+    def unpin(self) -> None:
+        self.pinned = self.pinned_inspection = self._pinned_predictor = None
+        self.pinned_changed.emit(None)
+
+    def compare(self, image: np.ndarray) -> tuple[Inspection | None, Inspection | None]:
+        """(pinned, shown) inspections of ``image``, a 28×28 input other than the session's (a moved copy): the
+        session's own input and inspections stay as they are. None for a model that is not there."""
+        pinned = None if self._pinned_predictor is None else self._pinned_predictor.inspect(image)
+        return pinned, None if self.predictor is None else self.predictor.inspect(image)
 
     # -- a run in progress -------------------------------------------------------------------------------
     def follow_run(self, network: Network) -> None:
@@ -172,10 +216,12 @@ class Session:
         self.refresh()
 
     def refresh(self) -> None:
-        """Inspect the input with the network shown (nothing before PyTorch has loaded)."""
+        """Inspect the input with the network shown, and with the pinned one (nothing before PyTorch has loaded)."""
         if self.predictor is None:
             return
         self.inspection = None if self.input is None else self.predictor.inspect(self.input.centred)
+        self.pinned_inspection = None if self.input is None or self._pinned_predictor is None \
+            else self._pinned_predictor.inspect(self.input.centred)  # (one more pass of a small model)
         if self.inspection is not None:
             self.inspections += 1
         self.inspection_changed.emit(self.inspection)
@@ -184,8 +230,39 @@ class Session:
         self.selection = selection
         self.selection_changed.emit(selection)
 
+    def explain_selection(self) -> CellExplanation | None:
+        """How the selected cell's value came about for the current input (None: no cell, input or model)."""
+        cell = None if self.selection is None else self.selection.cell
+        if cell is None or self.input is None or self.predictor is None:
+            return None
+        from cnndesk.engine.explain import explain_cell
+
+        return explain_cell(self.predictor.model, self.input.centred, self.selection.layer, cell)
+
+    def selection_field(self) -> tuple[int, int, int, int] | None:
+        """The selected cell's receptive field (x0, y0, x1, y1) on the 28×28 input; None without a map cell."""
+        selection = self.selection
+        if selection is None or selection.cell is None or self.predictor is None:
+            return None
+        from cnndesk.engine.explain import receptive_field
+
+        if len(selection.cell) == 1:
+            return 0, 0, 28, 28
+        return receptive_field(self.predictor.model, selection.layer, selection.cell[1], selection.cell[2])
+
     def _show(self, network: Network) -> None:
         assert self.predictor is not None
         self.predictor.set_model(network)
+        self._drop_stale_selection()
         self.network_changed.emit(self.predictor.model)
         self.refresh()
+
+    def _drop_stale_selection(self) -> None:
+        """A selection of a layer or cell that the network now shown does not have is cleared."""
+        if self.selection is None or self.predictor is None:
+            return
+        layers = {layer.name: layer.shape for layer in self.predictor.inspect(np.zeros((28, 28), np.float32)).layers}
+        shape, cell = layers.get(self.selection.layer), self.selection.cell
+        if shape is None or cell is None or len(cell) != len(shape) \
+                or any(not 0 <= c < n for c, n in zip(cell, shape, strict=True)):
+            self.select(None)
