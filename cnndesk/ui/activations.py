@@ -6,9 +6,10 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QScrollArea, QWidget
 
-from .plotting import pg
+from .plotting import SELECTION_RGB, pg
 
 if TYPE_CHECKING:
     from cnndesk.engine.inspect import Inspection, LayerActivation
@@ -35,6 +36,8 @@ class _LayerRow:
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, layer: LayerActivation) -> None:
         self.signature = (layer.label, layer.shape)
+        self.name = layer.name
+        self.values: np.ndarray | None = None  # the values shown (None: cleared)
         self.title = layout.addLabel(self._title(layer), row=row, col=0, justify="left", size="9pt")
         if layer.is_map:
             channels = layer.shape[0]
@@ -52,6 +55,12 @@ class _LayerRow:
             self.view.setRange(xRange=(0, self.columns * (width + 1) - 1), yRange=(0, rows * (height + 1) - 1),
                                padding=0.01)
             self.bars = None
+            self.marker = QGraphicsRectItem(0, 0, 1, 1)
+            pen = pg.mkPen(SELECTION_RGB, width=2)
+            pen.setCosmetic(True)
+            self.marker.setPen(pen)
+            self.marker.setZValue(10)
+            self.view.addItem(self.marker)
         else:
             self.plot = layout.addPlot(row=row + 1, col=0)
             self.plot.setMenuEnabled(False)
@@ -71,6 +80,9 @@ class _LayerRow:
             self.bars = pg.PlotCurveItem(self.edges, np.zeros(size), stepMode="center", fillLevel=0,
                                          brush=(90, 110, 160), pen=pg.mkPen((60, 80, 130), width=1))
             self.plot.addItem(self.bars)
+            self.marker = pg.LinearRegionItem(movable=False, brush=(*SELECTION_RGB, 90),
+                                              pen=pg.mkPen(SELECTION_RGB, width=1))
+            self.plot.addItem(self.marker)
             # The value axis is set by hand with some slack (see _fit_values): pyqtgraph's auto-range would move
             # it, and relabel both axes, at every stroke point.
             self.plot.disableAutoRange(axis="y")
@@ -78,13 +90,52 @@ class _LayerRow:
             self.plot.setYRange(*self.y_range, padding=0.05)
             layout.layout.setRowFixedHeight(row + 1, BAR_HEIGHT)
         layout.layout.setRowFixedHeight(row, 20)
+        self.marker.hide()
 
     @staticmethod
     def _title(layer: LayerActivation) -> str:
         return f"<b>{layer.label}</b>  {list(layer.shape)}"
 
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, ...] | None:
+        """The cell under a point of the scene: (channel, y, x) of a map, (unit,) of a vector; None elsewhere."""
+        shape = self.signature[1]
+        if self.bars is None:
+            if not self.view.sceneBoundingRect().contains(scene_pos):
+                return None
+            point = self.view.mapSceneToView(scene_pos)
+            x, y = math.floor(point.x()), math.floor(point.y())
+            height, width = shape[1], shape[2]
+            tile_row, cy = divmod(y, height + 1)
+            tile_col, cx = divmod(x, width + 1)
+            channel = tile_row * self.columns + tile_col
+            if x < 0 or y < 0 or cy >= height or cx >= width or tile_col >= self.columns or channel >= shape[0]:
+                return None
+            return channel, cy, cx
+        if not self.plot.vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        unit = round(self.plot.vb.mapSceneToView(scene_pos).x())
+        return (unit,) if 0 <= unit < shape[0] else None
+
+    def value(self, cell: tuple[int, ...]) -> float | None:
+        return None if self.values is None else float(self.values[cell])
+
+    def mark(self, cell: tuple[int, ...] | None) -> None:
+        """Outline the selected cell (None: no mark on this layer)."""
+        if cell is None:
+            self.marker.hide()
+            return
+        if self.bars is None:
+            channel, y, x = cell
+            height, width = self.signature[1][1:]
+            tile_row, tile_col = divmod(channel, self.columns)
+            self.marker.setRect(tile_col * (width + 1) + x, tile_row * (height + 1) + y, 1, 1)
+        else:
+            self.marker.setRegion((cell[0] - 0.5, cell[0] + 0.5))
+        self.marker.show()
+
     def update(self, layer: LayerActivation) -> None:
         values = layer.output
+        self.values = values
         if self.bars is None:
             image = mosaic(values, self.columns)
             lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
@@ -106,6 +157,7 @@ class _LayerRow:
                 self.plot.setYRange(*fitted, padding=0.05)
 
     def clear(self) -> None:
+        self.values = None
         if self.bars is None:
             self.image.clear()
         else:
@@ -113,7 +165,11 @@ class _LayerRow:
 
 
 class ActivationsView(QScrollArea):
-    """A scrollable column of every visible layer; rebuilt only when the architecture changes."""
+    """A scrollable column of every visible layer; rebuilt only when the architecture changes. A click on a cell
+    selects it (``cellClicked``); pointing at one tells its value (``hovered``)."""
+
+    cellClicked = Signal(str, tuple)  # (layer name, cell): (channel, y, x) of a map, (unit,) of a vector
+    hovered = Signal(str)  # the layer, cell and value under the pointer ("" off the maps)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +180,45 @@ class ActivationsView(QScrollArea):
         self.setWidget(self.graphics)
         self.rows: list[_LayerRow] = []
         self._signature: tuple = ()
+        self._marked: tuple[str, tuple[int, ...]] | None = None
+        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.graphics.scene().sigMouseMoved.connect(self._hover)
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[str, tuple[int, ...]] | None:
+        for row in self.rows:
+            cell = row.cell_at(scene_pos)
+            if cell is not None:
+                return row.name, cell
+        return None
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        found = self.cell_at(event.scenePos())
+        if found is not None:
+            self.cellClicked.emit(*found)
+
+    def _hover(self, scene_pos: QPointF) -> None:
+        found = self.cell_at(scene_pos)
+        if found is None:
+            self.hovered.emit("")
+            return
+        name, cell = found
+        row = next(row for row in self.rows if row.name == name)
+        value = row.value(cell)
+        where = ", ".join(map(str, cell))
+        self.hovered.emit(f"{row.signature[0]} [{where}]" + ("" if value is None else f" = {value:+.4f}"))
+
+    def mark(self, layer: str | None, cell: tuple[int, ...] | None) -> None:
+        """Outline one cell of one layer (the selection); None clears the mark."""
+        self._marked = None if layer is None or cell is None else (layer, tuple(cell))
+        for row in self.rows:
+            row.mark(cell if self._marked is not None and row.name == layer else None)
+
+    def row_rect(self, layer: str):
+        """Where a layer's maps are, in the scene (for tests that click on them)."""
+        row = next(row for row in self.rows if row.name == layer)
+        return (row.view if row.bars is None else row.plot.vb).sceneBoundingRect()
 
     def layer_titles(self) -> list[str]:
         return [row.signature[0] for row in self.rows]
@@ -132,6 +227,7 @@ class ActivationsView(QScrollArea):
         self.graphics.clear()
         self.rows = [_LayerRow(self.graphics.ci, 2 * i, layer) for i, layer in enumerate(layers)]
         self._signature = tuple((layer.label, layer.shape) for layer in layers)
+        self._marked = None
         height = sum(20 + (MAP_ROW_HEIGHT * math.ceil(layer.shape[0] / min(layer.shape[0], MAX_MAPS_PER_ROW))
                            if layer.is_map else BAR_HEIGHT) for layer in layers)
         spacing = 12 * 2 * len(layers)  # the layout's spacing between rows, and margins

@@ -20,6 +20,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .plotting import SELECTION_RGB
+
 CANVAS_SIZE = 280  # ink image resolution; the widget scales it to fit
 DEFAULT_BRUSH = 22  # in canvas pixels: after scaling to MNIST's 20 px box, a stroke is ~2 px wide like MNIST's
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
@@ -66,6 +68,7 @@ class DrawingCanvas(QWidget):
         self._background: QImage | None = None  # a loaded image, as ink
         self._committed = self._blank()  # background + finished strokes
         self._ink = self._committed.copy()  # committed + the stroke being drawn
+        self._outline: QRectF | None = None  # the selected cell's receptive field, in ink pixels
 
     # -- state -----------------------------------------------------------------------------------------
     @staticmethod
@@ -193,10 +196,24 @@ class DrawingCanvas(QWidget):
         painter.drawImage(rect, shown)
         painter.setPen(QPen(QColor(150, 150, 150), 1))
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        if self._outline is not None and not self.is_empty():
+            scale = rect.width() / CANVAS_SIZE
+            box = QRectF(rect.x() + self._outline.x() * scale, rect.y() + self._outline.y() * scale,
+                         self._outline.width() * scale, self._outline.height() * scale)
+            painter.setPen(QPen(QColor(*SELECTION_RGB), 2, Qt.PenStyle.DashLine))
+            painter.drawRect(box.intersected(rect))
         if self.is_empty():
             painter.setPen(QColor(160, 160, 160))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.placeholder_text())
         painter.end()
+
+    def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
+        """Outline (x0, y0, x1, y1) in ink pixels (the selected cell's receptive field); None removes it."""
+        self._outline = None if box is None else QRectF(box[0], box[1], box[2] - box[0], box[3] - box[1])
+        self.update()
+
+    def outline(self) -> QRectF | None:
+        return self._outline
 
     # -- input -----------------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
+from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from .plotting import pg
+from .plotting import SELECTION_RGB, pg
 
 if TYPE_CHECKING:
     from cnndesk.engine.preprocess import Preprocessed
@@ -35,7 +35,25 @@ class InputView(pg.GraphicsLayoutWidget):
             item = pg.ImageItem(levels=(0.0, 1.0))
             view.addItem(item)
             self.images[key] = item
+            if key == "centred":
+                # The selected cell's receptive field on the model input.
+                self.outline = QGraphicsRectItem()
+                pen = pg.mkPen(SELECTION_RGB, width=2, style=Qt.PenStyle.DashLine)
+                pen.setCosmetic(True)
+                self.outline.setPen(pen)
+                self.outline.setZValue(10)
+                self.outline.hide()
+                view.addItem(self.outline)
         self.show_steps(None)
+
+    def show_outline(self, box: tuple[int, int, int, int] | None) -> None:
+        """Outline (x0, y0, x1, y1) on the 28×28 model input; None hides it."""
+        if box is None:
+            self.outline.hide()
+            return
+        x0, y0, x1, y1 = box
+        self.outline.setRect(x0, y0, x1 - x0, y1 - y0)
+        self.outline.show()
 
     def show_steps(self, steps: Preprocessed | None) -> None:
         for key, item in self.images.items():

@@ -5,6 +5,9 @@ import pyqtgraph as pg
 # Arrays are (rows, cols) everywhere in cnndesk; tell pyqtgraph before any item exists.
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
 
+# The selected cell, and the input pixels it sees (its receptive field), in every view that marks them.
+SELECTION_RGB = (255, 120, 0)
+
 ACCURACY_MARGIN = 0.02  # room above 100% and below 0% for the markers drawn on them
 
 
@@ -20,4 +23,4 @@ def reset_accuracy_axis(plot: pg.PlotWidget) -> None:
     plot.enableAutoRange(axis="y")
 
 
-__all__ = ["ACCURACY_MARGIN", "bound_accuracy_axis", "pg", "reset_accuracy_axis"]
+__all__ = ["ACCURACY_MARGIN", "SELECTION_RGB", "bound_accuracy_axis", "pg", "reset_accuracy_axis"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QSettings, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QSplitter, QTabWidget, QWidget
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -38,7 +38,7 @@ MAX_FRAME = 200  # px: a saved frame thicker than this on any side is not believ
 GEOMETRY = "window/geometry"
 FRAME = "window/frame"  # the frame's thickness as last measured, left, top, right, bottom: the best guess before a show
 WINDOW_STATE = "window/state"
-SPLITTERS = ("mainSplitter", "topSplitter")  # objectNames; each saved as "window/<name>"
+SPLITTERS = ("mainSplitter", "topSplitter", "layersSplitter")  # objectNames; each saved as "window/<name>"
 BOTTOM_TAB = "window/bottomTab"
 INSPECT_TAB = "window/inspectTab"
 BRUSH_WIDTH = "canvas/brushWidth"
@@ -262,3 +262,13 @@ def _int(value: object) -> int | None:
 def _set_index(tabs: QTabWidget, index: int | None) -> None:
     if index is not None and 0 <= index < tabs.count():
         tabs.setCurrentIndex(index)
+
+
+def remember_choice(combo: QComboBox, key: str) -> None:
+    """A combo box that comes back with the choice last made (by its item data), and saves each new one."""
+    saved = open_settings().value(key)
+    if saved is not None:
+        index = combo.findData(saved)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+    combo.currentIndexChanged.connect(lambda _index: open_settings().setValue(key, combo.currentData()))

@@ -62,9 +62,17 @@ class DrawingPanel(Panel):
         self.undoButton.clicked.connect(self.canvas.undo)
         self.openImageButton.clicked.connect(self.open_image_dialog)
         self.brushSlider.valueChanged.connect(self.canvas.set_brush_width)
+        # The selected cell's receptive field, outlined where the drawing has it.
+        self.session.selection_changed.connect(self._outline_field)
+        self.session.input_changed.connect(self._outline_field)
 
     def widget(self) -> QWidget:
         return self._widget
+
+    def _outline_field(self, _changed=None) -> None:
+        field = self.session.selection_field()
+        prepared = self.session.input
+        self.canvas.set_outline(None if field is None or prepared is None else prepared.to_source(field))
 
     def engine_ready(self) -> None:
         super().engine_ready()

@@ -3,27 +3,87 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from cnndesk.errors import CnndeskError
+from cnndesk.session.state import Selection
 from cnndesk.ui.activations import ActivationsView
+from cnndesk.ui.cell_explainer import CellExplainer
 from cnndesk.ui.summary_view import SummaryView
 
 from .base import INSPECT, Panel
 
 
 class LayersPanel(Panel):
-    """Feature maps as image grids, fully connected layers as bars, for the input being drawn."""
+    """Feature maps as image grids, fully connected layers as bars, for the input being drawn; below them, how the
+    clicked cell's value was computed."""
 
     area = INSPECT
 
     def __init__(self, shell) -> None:
         super().__init__(shell)
         self.activations = ActivationsView()
+        self.cellExplainer = CellExplainer()
+        self.cellValue = QLabel(self.tr("Point at a map to read a value; click a cell to see how it was computed."),
+                                objectName="cellValue")
+        top = QWidget()
+        box = QVBoxLayout(top)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.activations, 1)
+        box.addWidget(self.cellValue)
+        self.layersSplitter = QSplitter(Qt.Orientation.Vertical, objectName="layersSplitter")
+        self.layersSplitter.addWidget(top)
+        self.layersSplitter.addWidget(self.cellExplainer)
+        self.layersSplitter.setStretchFactor(0, 3)
+        self.layersSplitter.setStretchFactor(1, 2)
+        self.cellExplainer.hide()  # until a cell is clicked: the maps get the room
+        self.cellExplainer.closeRequested.connect(lambda: self.session.select(None))
+        self.activations.cellClicked.connect(self._select_cell)
+        self.activations.hovered.connect(self._show_value)
         self.session.network_changed.connect(self._show_architecture)
-        self.session.inspection_changed.connect(self.activations.show_inspection)
+        self.session.inspection_changed.connect(self._show_inspection)
+        self.session.selection_changed.connect(self._show_selection)
+        self.layersSplitter.installEventFilter(self)
 
     def widget(self) -> QWidget:
-        return self.activations
+        return self.layersSplitter
+
+    def _select_cell(self, layer: str, cell: tuple) -> None:
+        self.session.select(Selection.of_cell(layer, cell))
+
+    def _show_value(self, text: str) -> None:
+        if text:
+            self.cellValue.setText(text)
+
+    def _show_inspection(self, inspection) -> None:
+        self.activations.show_inspection(inspection)
+        if self.session.selection is not None:
+            self._explain()
+
+    def _show_selection(self, selection) -> None:
+        self.activations.mark(None if selection is None else selection.layer,
+                              None if selection is None else selection.cell)
+        if selection is not None and self.cellExplainer.isHidden():
+            self.cellExplainer.show()
+            sizes = self.layersSplitter.sizes()
+            if sizes[1] < 0.5 * sum(sizes):  # first shown: about half the height, the maps keep the rest
+                self.layersSplitter.setSizes([int(0.45 * sum(sizes)), int(0.55 * sum(sizes))])
+        self.cellExplainer.setVisible(selection is not None)
+        if selection is None:
+            self.cellExplainer.show_explanation(None)
+        else:
+            self._explain()
+
+    def _explain(self) -> None:
+        if not self.layersSplitter.isVisible() or self.cellExplainer.isHidden():
+            return
+        try:
+            explanation = self.session.explain_selection()
+        except CnndeskError as exc:  # a selection the network shown lost (never expected: the session drops it)
+            self.shell.status(str(exc))
+            explanation = None
+        self.cellExplainer.show_explanation(explanation)
 
     def title(self) -> str:
         return self.tr("Every layer")
@@ -32,6 +92,15 @@ class LayersPanel(Panel):
         predictor = self.session.predictor
         empty = predictor.inspect(np.zeros((28, 28), np.float32))
         self.activations.set_architecture(empty.layers)
+        selection = self.session.selection
+        self.activations.mark(None if selection is None else selection.layer,
+                              None if selection is None else selection.cell)
+
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.layersSplitter and event.type() == QEvent.Type.Show and self.session.selection:
+            self._explain()  # the input may have changed while another tab was in front
+        return False
 
 
 class SummaryPanel(Panel):

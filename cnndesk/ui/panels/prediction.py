@@ -26,9 +26,13 @@ class PredictionPanel(Panel):
         self._widget.setLayout(layout)
         self.predictionLabel.setText(self.tr("Loading…"))
         self.session.inspection_changed.connect(self._show)
+        self.session.selection_changed.connect(self._outline_field)
 
     def widget(self) -> QWidget:
         return self._widget
+
+    def _outline_field(self, _selection=None) -> None:
+        self.inputView.show_outline(self.session.selection_field())
 
     def engine_failed(self) -> None:
         self.predictionLabel.setText(self.tr("No model"))
