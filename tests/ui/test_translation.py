@@ -104,6 +104,9 @@ def graphics_texts(view: QGraphicsView, where: str) -> list[tuple[str, str]]:
     return found
 
 
+LAYER_COMBOS = {"attributionLayer", "wantsLayer"}
+
+
 def visible_texts(root: QWidget) -> list[tuple[str, str]]:
     """(where, text) for every text ``root`` and its children show or may show (tooltips, tips, hidden bars)."""
     found: list[tuple[str, str]] = []
@@ -124,6 +127,8 @@ def visible_texts(root: QWidget) -> list[tuple[str, str]]:
         elif isinstance(widget, QTabWidget):
             for i in range(widget.count()):
                 found += [(f"{name} tab {i}", widget.tabText(i)), (f"{name} tab {i} tooltip", widget.tabToolTip(i))]
+        elif isinstance(widget, QComboBox) and widget.objectName() in LAYER_COMBOS:
+            continue  # layers' names in the model ("conv2"), as the code names them
         elif isinstance(widget, QComboBox):
             registry = widget.objectName() == "modelCombo"  # the models' names, their descriptions as tooltips
             for i in range(widget.count()):
