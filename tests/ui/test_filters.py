@@ -64,3 +64,24 @@ def test_a_hidden_filters_tab_costs_nothing_and_catches_up_when_shown(window, qt
     show_filters_tab(window, qtbot)
     expected = layer_filters(window.predictor.model)[0].weights
     assert np.nanmax(view.rows[0].image.image) == expected.max()
+
+
+def test_what_excites_each_channel_is_computed_in_the_background_and_kept_per_weights(window, qtbot):
+    show_filters_tab(window, qtbot)
+    pages, wants = window.filterPages, window.wantsView
+    pages.setCurrentWidget(wants)
+    assert [wants.layerBox.itemData(i) for i in range(wants.layerBox.count())] == [
+        "conv1", "pool1", "conv2", "pool2", "logits"]
+    wants.layerBox.setCurrentIndex(wants.layerBox.findData("conv1"))
+    wants.showButton.click()
+    assert not wants.showButton.isEnabled()  # while it runs
+    qtbot.waitUntil(lambda: len(wants.wants) == 6, timeout=20000)
+    assert [w.channel for w in wants.wants] == list(range(6)) and all(len(w.patches) == 9 for w in wants.wants)
+    assert "conv1" in wants.status.text()
+    first = wants.wants
+    wants.showButton.click()  # the same weights: from the cache, at once
+    assert wants.wants is first and wants.showButton.isEnabled()
+    # New weights from a run: the pictures are said to be of the earlier ones.
+    window.session.follow_run(build_model("lenet5"))
+    window.session.load_weights({k: v * 0.5 for k, v in window.predictor.model.state_dict().items()})
+    assert "changed" in wants.status.text()
