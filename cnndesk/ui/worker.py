@@ -2,8 +2,8 @@
 
 ``TrainingWorker`` runs a queue of runs in a ``QThread`` (the same RunController as ``cnndesk train`` and
 ``cnndesk compare``: one save rule) and turns the engine's events into coalesced Qt signals: batch losses ten times
-a second (the latest progress wins), weight snapshots (CPU clones) twice a second. ``TrainingRunner`` owns the
-thread's life: start, pause, stop, and a bounded join on shutdown.
+a second (the latest progress wins), weight snapshots (CPU clones) twice a second, layer health about once a second.
+``TrainingRunner`` owns the thread's life: start, pause, stop, and a bounded join on shutdown.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from cnndesk.engine import BatchMetrics, EpochMetrics, FitInfo, FitResult, TrainingCallback, snapshot_weights
+from cnndesk.engine.health import LayerHealthMonitor
 from cnndesk.session.runs import FAILED, RunController, RunOutcome, RunPlan, RunQueue
 
 # Torch's own choice of intra-op threads (the physical cores), read before the GUI thread lowers its own count:
@@ -35,6 +36,10 @@ METRICS_INTERVAL = 0.1  # seconds between metric signals: 10 repaints of the cur
 # 2-core machine any GUI work stalls the trainer's threads: twice a second still shows the network learning, and
 # trains ~13% faster than four times (measured in the GUI, LeNet5, batch 128).
 SNAPSHOT_INTERVAL = 0.5
+# Seconds between layer-health samples: the monitor measures one training step this often, and each sample is one
+# signal (the monitor is its own throttle). A sampled LeNet5 step (batch 128, 2-core CPU) takes ~2 ms longer: ~0.2%
+# of the run at one a second.
+HEALTH_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class TrainingWorker(QObject):
     metrics = Signal(object)  # LossChunk
     epochDone = Signal(object)  # EpochMetrics
     weights = Signal(object)  # dict[str, Tensor], CPU clones
+    health = Signal(object)  # HealthSample (cnndesk.engine.health), about once a second
     runFinished = Signal(object)  # RunOutcome: every run ends with one, failures included
     finished = Signal()  # the queue ended
 
@@ -126,10 +132,14 @@ class TrainingWorker(QObject):
                 return
             # Thread counts are per thread in torch: set this one's, whatever the GUI thread chose for its own.
             torch.set_num_threads(_train_threads())
-            self.controller.run_queue(self.queue, callbacks_for=lambda plan: [_SignalBridge(self)],
-                                      on_start=self.runStarted.emit, on_outcome=self.runFinished.emit)
+            self.controller.run_queue(self.queue, callbacks_for=self._callbacks, on_start=self.runStarted.emit,
+                                      on_outcome=self.runFinished.emit)
         finally:  # exceptions never cross threads: run_queue reports each run's failure as its outcome
             self.finished.emit()
+
+    def _callbacks(self, plan: RunPlan) -> list[TrainingCallback]:
+        """Each run's observers, on the training thread: the signal bridge and the layer-health monitor."""
+        return [_SignalBridge(self), LayerHealthMonitor(every_s=HEALTH_INTERVAL, on_sample=self.health.emit)]
 
 
 class TrainingRunner(QObject):
@@ -140,6 +150,7 @@ class TrainingRunner(QObject):
     metrics = Signal(object)
     epochDone = Signal(object)
     weights = Signal(object)
+    health = Signal(object)  # HealthSample, about once a second
     finished = Signal(object)  # RunOutcome, at the end of every run (a failed one included)
     failed = Signal(str)  # why a run failed (after its ``finished``)
     queueFinished = Signal()
@@ -177,7 +188,7 @@ class TrainingRunner(QObject):
         worker = TrainingWorker(self.controller, queue, self._ready, self._cancelled)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        for name in ("runStarted", "started", "metrics", "epochDone", "weights"):
+        for name in ("runStarted", "started", "metrics", "epochDone", "weights", "health"):
             getattr(worker, name).connect(getattr(self, name))
         worker.runFinished.connect(self._on_run_finished)
         worker.finished.connect(thread.quit)

@@ -1,0 +1,32 @@
+"""The Layer health tab: how each layer's activations, gradients and updates evolve while a run trains."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from cnndesk.ui.health_view import HealthView
+
+from .base import INSPECT, Panel
+
+
+class HealthPanel(Panel):
+    area = INSPECT
+
+    def __init__(self, shell) -> None:
+        super().__init__(shell)
+        self.healthView = HealthView()
+
+    def widget(self) -> QWidget:
+        return self.healthView
+
+    def title(self) -> str:
+        return self.tr("Layer health")
+
+    def engine_ready(self) -> None:
+        runner = self.shell.runner  # exists from now on
+        runner.runStarted.connect(self._on_run_started)
+        runner.health.connect(self.healthView.add_sample)  # ~1 a second; drawn only while the tab is shown
+        super().engine_ready()
+
+    def _on_run_started(self, _plan: object) -> None:
+        self.healthView.clear()  # each run's own lines, from its first step
