@@ -34,14 +34,17 @@ from cnndesk.locations import pretrained_path
 from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
+from .panels.attribution import AttributionPanel
 from .panels.base import BOTTOM, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, Panel
 from .panels.drawing import DrawingPanel
 from .panels.experiments import ExperimentsTab
 from .panels.files import ModelFilesPanel
 from .panels.filters import FiltersPanel
+from .panels.health import HealthPanel
 from .panels.layers import LayersPanel, SummaryPanel
 from .panels.prediction import PredictionPanel
 from .panels.restore import RestorePanel
+from .panels.side_by_side import SideBySidePanel
 from .panels.training import TrainingTab
 from .settings import restore_form, restore_window, save_window
 from .tasks import Task, TaskRunner
@@ -58,7 +61,7 @@ TASKS_SHUTDOWN_S = 10  # how long closing waits for a background task other than
 TASK_ERROR_CHARS = 160  # a failed background task's message in the status bar, cut to one short line
 # Imported by the preload, after the engine and before any training thread starts: torch.optim imports
 # torch._dynamo (~1 s) the first time an optimizer is made, and torchvision reads MNIST the first time ever.
-PRELOAD_MODULES = ("torchvision", "torch._dynamo")
+PRELOAD_MODULES = ("torchvision", "torch._dynamo", "captum.attr")
 # What the second step needs, each importing PyTorch or the engine modules built on it.
 ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndesk.engine.preprocess",
                   "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers",
@@ -112,7 +115,8 @@ class MainWindow(QMainWindow):
         files = ModelFilesPanel(self)
         training = TrainingTab(self)
         self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
-                                    SummaryPanel(self), training, ExperimentsTab(self, training),
+                                    HealthPanel(self), AttributionPanel(self), SummaryPanel(self),
+                                    SideBySidePanel(self), training, ExperimentsTab(self, training),
                                     RestorePanel(self, training, files)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
