@@ -59,7 +59,7 @@ class PaintCounter(QObject):
 
 def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]:
     launch = float(os.environ.get("CNNDESK_LAUNCH_TIME", time.time()))
-    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt, QTimer
     from PySide6.QtTest import QTest
 
     from .app import make_application
@@ -84,16 +84,25 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     canvas = window.canvas
     # The views a new prediction repaints, as the event loop paints them (a forced repaint() would paint twice:
     # pyqtgraph schedules its own repaint of a changed scene).
-    views = [window.probabilities.viewport(), window.activations.graphics.viewport(), window.inputView.viewport(),
-             window.predictionLabel]
-    paints = PaintCounter(views)
+    layer_views = [window.probabilities.viewport(), window.activations.graphics.viewport(),
+                   window.inputView.viewport(), window.predictionLabel]
+    # With the "Why?" tab in front: the saliency map follows the pen instead of the layers.
+    why_views = [window.probabilities.viewport(), window.attributionView.graphics.viewport(),
+                 window.inputView.viewport(), window.predictionLabel]
+    paints = PaintCounter(layer_views + why_views[1:2] + [window.cellExplainer.graphics.viewport(),
+                                                          window.cellExplainer.formula])
+    tabs = window.inspectTabs
+
+    def show_tab(widget: QWidget) -> None:
+        tabs.setCurrentIndex(tabs.indexOf(widget))
+        app.processEvents()
 
     def to_widget(x: float, y: float) -> QPoint:
         side = min(canvas.width(), canvas.height())
         scale = side / CANVAS_SIZE
         return QPoint(round((canvas.width() - side) / 2 + x * scale), round((canvas.height() - side) / 2 + y * scale))
 
-    def draw_and_time() -> list[float]:
+    def draw_and_time(views: list[QWidget] = layer_views) -> list[float]:
         """Per mouse move: from the event to new probabilities and every changed view repainted (ms)."""
         canvas.clear()
         app.processEvents()
@@ -118,8 +127,42 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
         app.processEvents()
         return latencies
 
+    def click_and_time(clicks: int = 24) -> list[float]:
+        """Per click on a cell of conv2's maps (the digit drawn last on the canvas): from the click to the explainer
+        repainted with that cell's computation (ms)."""
+        row = next(row for row in window.activations.rows if row.name == "conv2")
+        channels, height, width = row.signature[1]
+        graphics = window.activations.graphics
+        explainer = window.cellExplainer
+        latencies = []
+        for i in range(clicks):
+            channel, y, x = i % channels, (3 * i) % height, (5 * i + 2) % width
+            tile_row, tile_col = divmod(channel, row.columns)
+            scene = row.view.mapViewToScene(QPointF(tile_col * (width + 1) + x + 0.5,
+                                                    tile_row * (height + 1) + y + 0.5))
+            window.activations.ensureVisible(0, int(graphics.mapFromScene(scene).y()), 10, 40)
+            app.processEvents()
+            point = graphics.mapFromScene(scene)
+            paints.reset()
+            start = time.perf_counter()
+            QTest.mouseClick(graphics.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                             QPoint(point.x(), point.y()))
+            waiting = [explainer.graphics.viewport(), explainer.formula]
+            deadline = start + PAINT_TIMEOUT_S
+            while (explainer.explanation is None or explainer.explanation.cell != (channel, y, x)
+                   or not paints.all_painted(waiting)) and time.perf_counter() < deadline:
+                app.processEvents()
+            latencies.append((time.perf_counter() - start) * 1000)
+        window.session.select(None)
+        return latencies
+
     window.wait_for_preload()  # MNIST is read in the background during the first seconds; "idle" starts after
     idle = draw_and_time()
+    explain = click_and_time()
+    show_tab(window.attributionView)
+    window.attributionView.methodBox.setCurrentIndex(window.attributionView.methodBox.findData("saliency"))
+    saliency_idle = draw_and_time(why_views)
+    show_tab(window.layersSplitter)
 
     panel = window.trainingPanel
     panel.modelCombo.setCurrentIndex(panel.modelCombo.findData("lenet5"))
@@ -160,9 +203,13 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     timer.stop()
     result = outcome["result"]
 
-    # 2. Drawing while another run trains: feedback latency under load.
-    train(max(min(15360, train_samples), train_samples // 4))
+    # 2. Drawing while another run trains: feedback latency under load, with the layers and then with the saliency
+    #    map in front.
+    train(45000)  # long enough for both strokes
     busy = draw_and_time() if window.runner.is_running() else []
+    show_tab(window.attributionView)
+    saliency_busy = draw_and_time(why_views) if window.runner.is_running() else []
+    show_tab(window.layersSplitter)
     window.runner.stop()
     wait_for_end()
 
@@ -176,6 +223,10 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
         "draw_idle_median_ms": _percentile(idle, 50),
         "draw_training_p95_ms": _percentile(busy, 95),
         "draw_training_median_ms": _percentile(busy, 50),
+        "draw_saliency_idle_p95_ms": _percentile(saliency_idle, 95),
+        "draw_saliency_training_p95_ms": _percentile(saliency_busy, 95),
+        "explain_click_p95_ms": _percentile(explain, 95),
+        "explain_click_median_ms": _percentile(explain, 50),
         "stroke_points": STROKE_POINTS,
         "timer_gap_max_ms": float(np.max(gaps)),
         "timer_gap_p99_ms": float(np.percentile(gaps, 99)),
