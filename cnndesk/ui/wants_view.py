@@ -57,8 +57,9 @@ class WantsView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.graphics)
-        self.legend = QLabel(self.tr("Left: the input the channel responds to most (found by gradient ascent). "
-                                     "Right: the nine MNIST test patches it responds to most, strongest first."),
+        self.legend = QLabel(self.tr("Left: the input the channel responds to most, found by gradient ascent, where "
+                                     "the channel looks (its receptive field). Right: the nine MNIST test patches "
+                                     "it responds to most, strongest first."),
                              objectName="wantsLegend")
         self.legend.setWordWrap(True)
         box = QVBoxLayout(self)
@@ -106,14 +107,20 @@ class WantsView(QWidget):
             else:
                 caption = self.tr("channel {channel}").format(channel=want.channel)
             layout.addLabel(caption, row=row, col=0, size="9pt")
-            for col, image in ((1, want.image), (2, patch_strip(want.patches[:PATCHES]))):
+            # The found input where the channel looks (its receptive field), beside the patches of the same size.
+            x0, y0, x1, y1 = want.box
+            wanted = want.image[y0:y1, x0:x1]
+            patches = want.patches[:PATCHES]
+            strip = patch_strip(patches, height=max([wanted.shape[0], *(p.pixels.shape[0] for p in patches)]))
+            for col, image in ((1, wanted), (2, strip)):
                 view = layout.addViewBox(row=row, col=col, lockAspect=True, enableMouse=False, invertY=True)
                 view.setMenuEnabled(False)
                 item = pg.ImageItem(1.0 - image, levels=(0.0, 1.0))  # ink dark, as on paper
                 view.addItem(item)
                 view.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.02)
             layout.layout.setRowFixedHeight(row, ROW_HEIGHT)
-        layout.layout.setColumnStretchFactor(2, 5)
+        layout.layout.setColumnStretchFactor(1, 1)
+        layout.layout.setColumnStretchFactor(2, 8)
         self.graphics.setMinimumHeight(len(wants) * (ROW_HEIGHT + 6) + 10)
         if wants:
             self.status.setText(self.tr("{count} channels of {layer} in {seconds:.1f} s.").format(
