@@ -119,8 +119,8 @@ class CellExplainer(QWidget):
         text.setFrameShape(QFrame.Shape.NoFrame)
         text.setWidget(self.formula)
         body = QHBoxLayout()
-        body.addLayout(picture, 3)
-        body.addWidget(text, 2)
+        body.addLayout(picture, 1)
+        body.addWidget(text, 1)
         box.addLayout(body, 1)
         self.rows: list[_TileRow] = []
         self._layout_kind = ""
