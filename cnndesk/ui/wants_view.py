@@ -75,12 +75,15 @@ class WantsView(QWidget):
     def layer(self) -> str | None:
         return self.layerBox.currentData()
 
-    def set_layers(self, names: list[str]) -> None:
+    def set_layers(self, names: list[str], preferred: str | None = None) -> None:
+        """The layers to choose from: the one chosen before stays chosen, else ``preferred`` if there is one."""
         previous = self.layer
         self.layerBox.clear()
         for name in names:
             self.layerBox.addItem(self.tr("classes (logits)") if name == "logits" else name, name)
         index = self.layerBox.findData(previous)
+        if index < 0 and preferred is not None:
+            index = self.layerBox.findData(preferred)
         self.layerBox.setCurrentIndex(max(index, 0))
         self.showButton.setEnabled(bool(names))
 

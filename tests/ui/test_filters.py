@@ -85,3 +85,13 @@ def test_what_excites_each_channel_is_computed_in_the_background_and_kept_per_we
     window.session.follow_run(build_model("lenet5"))
     window.session.load_weights({k: v * 0.5 for k, v in window.predictor.model.state_dict().items()})
     assert "changed" in wants.status.text()
+
+
+def test_the_layer_chosen_for_what_excites_it_is_remembered(make_window, qtbot):
+    window = make_window()
+    wants = window.wantsView
+    wants.layerBox.setCurrentIndex(wants.layerBox.findData("pool2"))
+    wants.layerBox.activated.emit(wants.layerBox.currentIndex())  # as a user's choice in the list does
+    window.close()
+    again = make_window()
+    assert again.wantsView.layer == "pool2"

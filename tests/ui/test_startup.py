@@ -105,6 +105,9 @@ def test_gui_self_test_reports_start_up_and_the_other_gui_rows():
     assert 0 < report["visible_s"] < report["ready_s"]
     assert report["draw_idle_median_ms"] > 0 and report["draw_idle_p95_ms"] >= report["draw_idle_median_ms"]
     assert report["gui_train_samples_per_s"] > 0 and report["train_samples"] == 4096
+    # A click on a cell until the explainer has repainted, and drawing with the saliency map in front.
+    assert 0 < report["explain_click_median_ms"] <= report["explain_click_p95_ms"] < 500  # 500: the paint timeout
+    assert report["draw_saliency_idle_p95_ms"] > 0 and report["draw_saliency_training_p95_ms"] > 0
     # The timer it watches ticks every 5 ms: no gap between two ticks can be much shorter.
     assert report["timer_gap_p99_ms"] >= 4.0
     # The memory figure is the process's real peak, in MB (a unit or a process mixed up is off by 1000x or more).

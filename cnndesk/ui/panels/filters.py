@@ -11,9 +11,12 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from cnndesk.ui.filters_view import FiltersView
+from cnndesk.ui.settings import open_settings
 from cnndesk.ui.wants_view import WantsView
 
 from .base import INSPECT, Panel
+
+WANTS_LAYER = "filters/wantsLayer"  # the layer last chosen on the "What excites each channel" page
 
 
 def _wants(network, layer: str):
@@ -43,6 +46,8 @@ class FiltersPanel(Panel):
         self.session.weights_changed.connect(self._changed)
         self.session.model_changed.connect(self._model_changed)
         self.wantsView.requested.connect(self.show_wants)
+        self.wantsView.layerBox.activated.connect(
+            lambda _index: open_settings().setValue(WANTS_LAYER, self.wantsView.layer))
         self.filtersView.installEventFilter(self)
 
     def widget(self) -> QWidget:
@@ -54,7 +59,7 @@ class FiltersPanel(Panel):
     def _network_changed(self, network) -> None:
         from cnndesk.engine.maximize import maximizable_layers
 
-        self.wantsView.set_layers(maximizable_layers(network))
+        self.wantsView.set_layers(maximizable_layers(network), open_settings().value(WANTS_LAYER))
         self._changed(network)
 
     def _changed(self, network) -> None:
