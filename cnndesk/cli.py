@@ -416,7 +416,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     "out": str(out) if out else None})
         return 0
     print(f"method: {result.method}" + (f" at {result.layer}" if result.layer else "")
-          + (f" ({result.n_steps} steps from a black image)" if result.n_steps else ""))
+          + (f" ({result.n_steps} steps from a blank input, no ink)" if result.n_steps else ""))
     print(f"predicted: {result.predicted} ({confidence:.1%})")
     print(f"target: {result.target}" + (f" versus {result.versus} (logit {result.target} minus logit {result.versus})"
                                        if result.versus is not None else " (its logit)"))

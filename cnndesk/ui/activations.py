@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QScrollArea, QWidget
 
 from .plotting import SELECTION_RGB, pg
@@ -183,6 +184,7 @@ class ActivationsView(QScrollArea):
         self._marked: tuple[str, tuple[int, ...]] | None = None
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
+        self.verticalScrollBar().valueChanged.connect(lambda _value: self.refresh_hover())
 
     def cell_at(self, scene_pos: QPointF) -> tuple[str, tuple[int, ...]] | None:
         for row in self.rows:
@@ -214,6 +216,19 @@ class ActivationsView(QScrollArea):
         self._marked = None if layer is None or cell is None else (layer, tuple(cell))
         for row in self.rows:
             row.mark(cell if self._marked is not None and row.name == layer else None)
+        if self._marked is not None:
+            self.show_layer(layer)
+
+    def show_layer(self, layer: str) -> None:
+        """Scroll so that the layer's title and maps are in view (the explainer below may have taken room)."""
+        row = next((row for row in self.rows if row.name == layer), None)
+        if row is None:
+            return
+        top = self.graphics.mapFromScene(row.title.sceneBoundingRect().topLeft()).y()
+        maps = (row.view if row.bars is None else row.plot.vb).sceneBoundingRect()
+        bottom = self.graphics.mapFromScene(maps.bottomLeft()).y()
+        self.ensureVisible(0, int(bottom), 0, 0)
+        self.ensureVisible(0, int(top), 0, 0)  # the title wins when both do not fit
 
     def row_rect(self, layer: str):
         """Where a layer's maps are, in the scene (for tests that click on them)."""
@@ -239,6 +254,15 @@ class ActivationsView(QScrollArea):
             self._rebuild(layers)
         for row, layer in zip(self.rows, layers, strict=True):
             row.update(layer)
+        self.refresh_hover()
+
+    def refresh_hover(self) -> None:
+        """Tell the value under the pointer again (new values, or the maps scrolled under a still pointer); off the
+        maps, say nothing is pointed at."""
+        if not self.graphics.underMouse():
+            self.hovered.emit("")
+            return
+        self._hover(self.graphics.mapToScene(self.graphics.viewport().mapFromGlobal(QCursor.pos())))
 
     def show_inspection(self, inspection: Inspection | None) -> None:
         if inspection is None:

@@ -27,6 +27,7 @@ METHOD_TITLES = (
 LIVE_METHODS = ("saliency", "gradcam")  # cheap enough to follow the pen; the others run in the background
 INPUT_INK = 0.45  # how dark the strokes under the overlay are (1: black)
 OVERLAY_ALPHA = 210  # the strongest attribution's opacity over the input (of 255)
+SCALE_SLACK = 1.25  # a new colour scale has this much room above the map's largest value
 
 
 def overlay_lut() -> np.ndarray:
@@ -68,6 +69,10 @@ class AttributionView(QWidget):
         controls.addWidget(QLabel(self.tr("not")))
         controls.addWidget(self.versusBox)
         self.layerLabel = QLabel(self.tr("Layer"))
+        for widget in (self.layerLabel, self.layerBox):  # shown for Grad-CAM only, without moving the rest
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         controls.addWidget(self.layerLabel)
         controls.addWidget(self.layerBox)
         controls.addStretch(1)
@@ -107,6 +112,7 @@ class AttributionView(QWidget):
         self.hoverLabel = QLabel(self.tr("Point at a pixel to read its attribution."), objectName="attributionValue")
         box.addWidget(self.hoverLabel)
         self.attribution: Attribution | None = None
+        self._scale = 1.0  # the colour scale's end (see _fit_scale)
         for combo in (self.methodBox, self.targetBox, self.versusBox, self.layerBox):
             combo.currentIndexChanged.connect(self._choice_changed)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
@@ -178,10 +184,9 @@ class AttributionView(QWidget):
             self.status.setText(self.tr("Draw a digit to see which pixels decide the prediction.")
                                 if image is None else "")
             return
-        limit = attribution.limit or 1.0
+        self._fit_scale(attribution.limit or 1.0)
         self.mapImage.setImage(attribution.values, autoLevels=False)
-        self.bar.setLevels((-limit, limit))  # symmetric: zero stays white
-        self.overlayImage.setImage(attribution.values, levels=(-limit, limit), autoLevels=False)
+        self.overlayImage.setImage(attribution.values, levels=(-self._scale, self._scale), autoLevels=False)
         if attribution.versus is None:
             title = self.tr("{method} for {target}")
         else:
@@ -196,6 +201,14 @@ class AttributionView(QWidget):
         if attribution.layer:
             details.append(self.tr("Grad-CAM on {layer}, scaled up to 28×28.").format(layer=attribution.layer))
         self.status.setText(" ".join(details))
+
+    def _fit_scale(self, limit: float) -> None:
+        """The colour scale runs from -scale to +scale (zero white). It grows at once to hold a larger map and
+        shrinks only once the map uses less than half of it: redrawing the scale's axis on every stroke point
+        would cost more than the map itself."""
+        if limit > self._scale or limit < 0.5 * self._scale:
+            self._scale = SCALE_SLACK * limit
+            self.bar.setLevels((-self._scale, self._scale))
 
     def _hover(self, scene_pos: QPointF) -> None:
         if self.attribution is None:

@@ -201,7 +201,7 @@ class DrawingCanvas(QWidget):
             box = QRectF(rect.x() + self._outline.x() * scale, rect.y() + self._outline.y() * scale,
                          self._outline.width() * scale, self._outline.height() * scale)
             painter.setPen(QPen(QColor(*SELECTION_RGB), 2, Qt.PenStyle.DashLine))
-            painter.drawRect(box.intersected(rect))
+            painter.drawRect(box.intersected(rect.adjusted(1, 1, -2, -2)))  # a clipped side stays visible
         if self.is_empty():
             painter.setPen(QColor(160, 160, 160))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.placeholder_text())

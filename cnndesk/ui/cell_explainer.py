@@ -111,7 +111,9 @@ class CellExplainer(QWidget):
         head.addWidget(self.closeButton, 0, Qt.AlignmentFlag.AlignTop)
         box.addLayout(head)
         # The picture on the left, the sums written out on the right: both fit under the maps at 720 px.
-        picture = QVBoxLayout()
+        self.picture = QWidget()  # hidden when there is nothing to draw (a fully connected unit): text only
+        picture = QVBoxLayout(self.picture)
+        picture.setContentsMargins(0, 0, 0, 0)
         picture.addWidget(self.graphics, 1)
         picture.addWidget(self.hoverLabel)
         text = QScrollArea()
@@ -119,7 +121,7 @@ class CellExplainer(QWidget):
         text.setFrameShape(QFrame.Shape.NoFrame)
         text.setWidget(self.formula)
         body = QHBoxLayout()
-        body.addLayout(picture, 1)
+        body.addWidget(self.picture, 1)
         body.addWidget(text, 1)
         box.addLayout(body, 1)
         self.rows: list[_TileRow] = []
@@ -137,11 +139,12 @@ class CellExplainer(QWidget):
             self.hoverLabel.clear()
             self._set_layout("")
             return
-        where = ", ".join(map(str, explanation.cell[1:])) if len(explanation.cell) == 3 else ""
         if len(explanation.cell) == 3:
-            head = self.tr("<b>{label}</b> · channel {channel} · cell ({where}) = <b>{value}</b>").format(
-                label=html.escape(explanation.label), channel=explanation.cell[0], where=where,
-                value=_number(explanation.value))
+            head = self.tr("<b>{label}</b> · channel {channel} · row {y}, column {x} = <b>{value}</b>").format(
+                label=html.escape(explanation.label), channel=explanation.cell[0], y=explanation.cell[1],
+                x=explanation.cell[2], value=_number(explanation.value))
+            x0, y0, x1, y1 = explanation.receptive_field
+            head += self.tr(" · sees {w}×{h} input pixels (orange)").format(w=x1 - x0, h=y1 - y0)
         else:
             head = self.tr("<b>{label}</b> · unit {unit} = <b>{value}</b>").format(
                 label=html.escape(explanation.label), unit=explanation.cell[0], value=_number(explanation.value))
@@ -176,7 +179,7 @@ class CellExplainer(QWidget):
             self.winner.setPen(pen)
             self.winner.setZValue(10)
             self.rows[0].view.addItem(self.winner)
-        self.graphics.setVisible(bool(self.rows))
+        self.picture.setVisible(bool(self.rows))
 
     def _show_convolution(self, e: CellExplanation) -> None:
         self._set_layout("conv")

@@ -87,8 +87,7 @@ class FiltersView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.graphics)
-        self.hoverLabel = QLabel(self.tr("Point at a weight to read it; blue is negative, red positive, white zero."),
-                                 objectName="filterValue")
+        self.hoverLabel = QLabel(self._hint(), objectName="filterValue")
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.scroll, 1)
@@ -105,6 +104,8 @@ class FiltersView(QWidget):
             return
         for row, layer in zip(self.rows, layers, strict=True):
             row.update(layer)
+        if not self.graphics.underMouse():  # a value read before is not these weights' any more
+            self.hoverLabel.setText(self._hint())
 
     def _rebuild(self, layers: list[LayerFilters]) -> None:
         self.layout_.clear()
@@ -122,9 +123,11 @@ class FiltersView(QWidget):
             self.rows.append(row)
             height += 24 + self.layout_.layout.rowMaximumHeight(2 * index + 1)
         self.graphics.setMinimumHeight(max(100, int(height)))
-        self.hoverLabel.setText(self.tr("Point at a weight to read it; blue is negative, red positive, white zero.")
-                                if layers else self.tr("This model has no convolution and no fully connected first "
-                                                       "layer on the input to show."))
+        self.hoverLabel.setText(self._hint() if layers else self.tr(
+            "This model has no convolution and no fully connected first layer on the input to show."))
+
+    def _hint(self) -> str:
+        return self.tr("Point at a weight to read it; blue is negative, red positive, white zero.")
 
     def _hover(self, scene_pos: QPointF) -> None:
         for row in self.rows:

@@ -33,6 +33,7 @@ LEGEND_COLUMNS = 6  # at most; fewer when the names are long (the legend wraps t
 LEGEND_FONT = "8pt"
 LEGEND_SAMPLE_PX = 40  # an entry's line sample and spacing, besides its text
 TITLE_SIZE = "9pt"
+FEW_SAMPLES = 12  # up to this many samples, each is drawn as a dot too
 WARNING_LINES = 4.5  # the warnings' height before they scroll, in lines
 # The stored numbers per layer and sample, in this order.
 MEAN, STD, UNITS, GRAD, UPDATE = range(5)
@@ -40,6 +41,17 @@ MEAN, STD, UNITS, GRAD, UPDATE = range(5)
 
 def _color(index: int) -> tuple[int, int, int]:
     return PALETTE[index % len(PALETTE)]
+
+
+def _dots(curve: pg.PlotDataItem, on: bool) -> None:
+    """Draw each sample as a dot as well (or not): a run of a few samples has too few points for a line."""
+    if (curve.opts.get("symbol") is not None) == on:
+        return
+    pen = curve.opts["pen"]
+    curve.setSymbol("o" if on else None)
+    curve.setSymbolSize(5)
+    curve.setSymbolPen(pen)
+    curve.setSymbolBrush(pen.color())
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -259,16 +271,19 @@ class HealthView(QWidget):
         self._stale = False
         n = self._count
         steps = self._steps[:n]
+        # A short run has a few samples: dots show them where a line of two points would be lost.
+        dotted = n <= FEW_SAMPLES
         for index in range(len(self.layer_names)):
             values = self._values[:n, index]
             mean, std = values[:, MEAN], values[:, STD]
-            self.mean_curves[index].setData(steps, mean)
             upper, lower = self.band_curves[index]
             upper.setData(steps, mean + std)
             lower.setData(steps, mean - std)
-            self.unit_curves[index].setData(steps, values[:, UNITS])
-            self.grad_curves[index].setData(steps, _positive(values[:, GRAD]))
-            self.update_curves[index].setData(steps, _positive(values[:, UPDATE]))
+            for curve, y in ((self.mean_curves[index], mean), (self.unit_curves[index], values[:, UNITS]),
+                             (self.grad_curves[index], _positive(values[:, GRAD])),
+                             (self.update_curves[index], _positive(values[:, UPDATE]))):
+                _dots(curve, dotted and bool(np.isfinite(y).any()))
+                curve.setData(steps, y)
         self._set_warnings(self.warnings_text())
 
     # -- the warning signs, in words --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 ROW_HEIGHT = 56  # px per channel
 PATCHES = 9
+GUTTER_GREY = 0.7  # between patches (white is paper)
 
 
 def patch_strip(patches, height: int = 28) -> np.ndarray:
@@ -118,7 +119,9 @@ class WantsView(QWidget):
             for col, image in ((1, wanted), (2, strip)):
                 view = layout.addViewBox(row=row, col=col, lockAspect=True, enableMouse=False, invertY=True)
                 view.setMenuEnabled(False)
-                item = pg.ImageItem(1.0 - image, levels=(0.0, 1.0))  # ink dark, as on paper
+                shown = 1.0 - image  # ink dark, as on paper; the gutters between patches a light grey
+                shown[np.isnan(shown)] = GUTTER_GREY
+                item = pg.ImageItem(shown, levels=(0.0, 1.0))
                 view.addItem(item)
                 view.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.02)
             layout.layout.setRowFixedHeight(row, ROW_HEIGHT)

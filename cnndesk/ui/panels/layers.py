@@ -25,8 +25,7 @@ class LayersPanel(Panel):
         super().__init__(shell)
         self.activations = ActivationsView()
         self.cellExplainer = CellExplainer()
-        self.cellValue = QLabel(self.tr("Point at a map to read a value; click a cell to see how it was computed."),
-                                objectName="cellValue")
+        self.cellValue = QLabel(self._hint(), objectName="cellValue")
         top = QWidget()
         box = QVBoxLayout(top)
         box.setContentsMargins(0, 0, 0, 0)
@@ -52,9 +51,11 @@ class LayersPanel(Panel):
     def _select_cell(self, layer: str, cell: tuple) -> None:
         self.session.select(Selection.of_cell(layer, cell))
 
+    def _hint(self) -> str:
+        return self.tr("Point at a map to read a value; click a cell to see how it was computed.")
+
     def _show_value(self, text: str) -> None:
-        if text:
-            self.cellValue.setText(text)
+        self.cellValue.setText(text or self._hint())
 
     def _show_inspection(self, inspection) -> None:
         self.activations.show_inspection(inspection)
