@@ -163,3 +163,19 @@ def test_a_blank_image_keeps_the_drawing_and_says_why(window, stroke, tmp_path, 
     assert not window.canvas.is_empty()  # the digit drawn is still there
     message = window.statusBar().currentMessage()
     assert "no digit found" in message and "white.png" in message
+
+
+def test_hidden_layer_maps_cost_the_pen_nothing_and_catch_up_when_shown(window, stroke, qtbot):
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    before = window.activations.rows[0].image.image.copy()
+    tabs = window.inspectTabs
+    tabs.setCurrentIndex([tabs.tabText(i) for i in range(tabs.count())].index("Why?"))
+    qtbot.waitUntil(lambda: not window.activations.isVisible())
+    stroke(window.canvas, [(60, 140), (220, 140)])  # a cross now
+    qtbot.waitUntil(lambda: window.inspection.layers[0].output.sum() != before.sum(), timeout=2000)
+    assert np.array_equal(window.activations.rows[0].image.image, before, equal_nan=True)  # not redrawn while hidden
+    tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: window.activations.isVisible())
+    shown = window.activations.rows[0].image.image
+    assert np.allclose(np.nan_to_num(shown[:28, :28]), window.inspection.layers[0].output[0])

@@ -43,6 +43,7 @@ class LayersPanel(Panel):
         self.session.network_changed.connect(self._show_architecture)
         self.session.inspection_changed.connect(self._show_inspection)
         self.session.selection_changed.connect(self._show_selection)
+        self._stale = False  # the input changed while the tab was hidden
         self.layersSplitter.installEventFilter(self)
 
     def widget(self) -> QWidget:
@@ -58,6 +59,10 @@ class LayersPanel(Panel):
         self.cellValue.setText(text or self._hint())
 
     def _show_inspection(self, inspection) -> None:
+        if not self.layersSplitter.isVisible():
+            self._stale = True  # another tab is in front: the pen does not wait for maps nobody sees
+            return
+        self._stale = False
         self.activations.show_inspection(inspection)
         if self.session.selection is not None:
             self._explain()
@@ -99,8 +104,8 @@ class LayersPanel(Panel):
 
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.layersSplitter and event.type() == QEvent.Type.Show and self.session.selection:
-            self._explain()  # the input may have changed while another tab was in front
+        if watched is self.layersSplitter and event.type() == QEvent.Type.Show and self._stale:
+            self._show_inspection(self.session.inspection)  # the input changed while another tab was in front
         return False
 
 
