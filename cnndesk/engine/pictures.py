@@ -31,6 +31,27 @@ def diverging(values: np.ndarray, limit: float) -> np.ndarray:
     return rgb.round().astype(np.uint8)
 
 
+RAMP_WIDTH = 100  # the legend's colour ramp, in pixels
+
+
+def legend(canvas: Image.Image, draw: ImageDraw.ImageDraw, x: int, y: int, limit: float) -> None:
+    """The diverging scale from -limit to +limit as a ramp at (x, y), its ends written under it."""
+    ramp = diverging(np.linspace(-limit, limit, RAMP_WIDTH, dtype=np.float32)[None, :].repeat(10, 0), limit)
+    canvas.paste(Image.fromarray(ramp), (x, y))
+    draw.text((x, y + 12), f"{-limit:+.2f}", fill="black")
+    draw.text((x + RAMP_WIDTH - 30, y + 12), f"{limit:+.2f}", fill="black")
+
+
+def save_png(canvas: Image.Image, path: str | Path) -> Path:
+    """Write the picture atomically; a folder that cannot be written is one clear error."""
+    path = Path(path)
+    try:
+        atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
+    except OSError as exc:
+        raise CnndeskError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    return path
+
+
 def filters_png(layers: Sequence[LayerFilters], path: str | Path) -> Path:
     """One picture of the layers' filters, each titled with its name and colour scale (written atomically)."""
     if not layers:
@@ -51,19 +72,9 @@ def filters_png(layers: Sequence[LayerFilters], path: str | Path) -> Path:
         y += TITLE_HEIGHT
         canvas.paste(Image.fromarray(grid), (GAP, y))
         # The legend: the scale from -limit to +limit, beside the grid.
-        ramp = diverging(np.linspace(-layer.limit, layer.limit, 100, dtype=np.float32)[None, :].repeat(10, 0),
-                         layer.limit)
-        x = GAP + grid.shape[1] + GAP
-        canvas.paste(Image.fromarray(ramp), (x, y))
-        draw.text((x, y + 12), f"{-layer.limit:+.2f}", fill="black")
-        draw.text((x + 70, y + 12), f"{layer.limit:+.2f}", fill="black")
+        legend(canvas, draw, GAP + grid.shape[1] + GAP, y, layer.limit)
         y += grid.shape[0] + GAP
-    path = Path(path)
-    try:
-        atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
-    except OSError as exc:
-        raise CnndeskError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    return path
+    return save_png(canvas, path)
 
 
 MAP_COLUMNS = 8  # feature maps per row of the grid
@@ -98,24 +109,15 @@ def maps_png(layer: LayerActivation, path: str | Path) -> Path:
         picture = np.kron(diverging(cells, limit), np.ones((UNIT_HEIGHT, unit_width, 1), np.uint8))
     # A grey frame: zeros are white, and a row of them would otherwise vanish into the page.
     picture = np.pad(picture, ((1, 1), (1, 1), (0, 0)), constant_values=180)
-    ramp = diverging(np.linspace(-limit, limit, 100, dtype=np.float32)[None, :].repeat(10, 0), limit)
-    width = GAP + picture.shape[1] + GAP + max(LEGEND_WIDTH, ramp.shape[1]) + GAP
+    width = GAP + picture.shape[1] + GAP + max(LEGEND_WIDTH, RAMP_WIDTH) + GAP
     height = GAP + TITLE_HEIGHT + max(picture.shape[0], 30) + GAP
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     draw.text((GAP, GAP), f"{layer.label}  {'x'.join(map(str, values.shape))}", fill="black")
     top = GAP + TITLE_HEIGHT
     canvas.paste(Image.fromarray(picture), (GAP, top))
-    x = GAP + picture.shape[1] + GAP
-    canvas.paste(Image.fromarray(ramp), (x, top))
-    draw.text((x, top + 12), f"{-limit:+.2f}", fill="black")
-    draw.text((x + 70, top + 12), f"{limit:+.2f}", fill="black")
-    path = Path(path)
-    try:
-        atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
-    except OSError as exc:
-        raise CnndeskError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    return path
+    legend(canvas, draw, GAP + picture.shape[1] + GAP, top, limit)
+    return save_png(canvas, path)
 
 
 ATTRIBUTION_SCALE = 10  # screen pixels per input pixel
@@ -154,12 +156,7 @@ def attribution_png(attribution: Attribution, image: np.ndarray, path: str | Pat
     for fraction, value in ((0.0, limit), (0.5, 0.0), (1.0, -limit)):
         y = top + round(fraction * (picture.shape[0] - 1)) - 5
         draw.text((x + BAR_WIDTH + 4, min(max(y, top), top + picture.shape[0] - 11)), f"{value:+.3g}", fill="black")
-    path = Path(path)
-    try:
-        atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
-    except OSError as exc:
-        raise CnndeskError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    return path
+    return save_png(canvas, path)
 
 
 WANTS_SCALE = 3  # screen pixels per input pixel of a maximised image: 28×28 → 84×84, readable and compact
@@ -228,9 +225,4 @@ def wants_png(layers: Sequence[Sequence[ChannelWants]], path: str | Path) -> Pat
                 x += PATCH_CELL + PATCH_GAP
             y += WANTS_ROW_HEIGHT
         y += GAP
-    path = Path(path)
-    try:
-        atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
-    except OSError as exc:
-        raise CnndeskError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    return path
+    return save_png(canvas, path)
