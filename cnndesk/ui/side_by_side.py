@@ -7,17 +7,20 @@ models centred; to show what a shift does, this view moves the model input itsel
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -31,8 +34,14 @@ if TYPE_CHECKING:
     from cnndesk.engine.inspect import Inspection, LayerActivation
 
 MAX_SHIFT = 8  # px either way: a 20 px digit moved further leaves the 28×28 input
-PREDICTION_POINT_SIZE = 18  # the columns' predicted digit: smaller than the main prediction's, two fit side by side
-BARS_HEIGHT = 110
+# The tab must read in a 1280×720 window, where it has about 530×290 px: each column is then some 250 px wide and
+# what is below its header shares some 150 px between the probabilities, the layer combo and the layer's output.
+PREDICTION_POINT_SIZE = 13  # the columns' predicted digit, on the model's line: two columns fit side by side
+BARS_MIN_HEIGHT = 56  # the probabilities: ten bars and their digits still read at this height
+BARS_MAX_HEIGHT = 150  # more room goes to the layer's output
+MAP_ROW_MIN_HEIGHT = 30  # px per row of feature maps, at least (less: the layer's view scrolls)
+VECTOR_MIN_HEIGHT = 40  # a vector's bars, at least
+VECTOR_HEIGHT = 56  # what a vector's bars ask for; the probabilities get what the room has left
 THUMBNAIL_SCALE = 2  # the moved input, 28×28 shown at 56×56 px
 
 
@@ -53,48 +62,156 @@ def layer_text(layer: LayerActivation) -> str:
     return f"{layer.label}  {list(layer.shape)}"
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text, cut short with "…" where the room ends (it never widens its layout); the whole text
+    is its tooltip."""
+
+    def __init__(self, objectName: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName=objectName)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance("mmmm…"), super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(min(super().sizeHint().width(), 12 * self.fontMetrics().averageCharWidth()),
+                     super().sizeHint().height())
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        self.style().drawItemText(painter, rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
+                                  self.palette(), self.isEnabled(), shown, self.foregroundRole())
+
+
+class LayerView(ActivationsView):
+    """The chosen layer's output alone, fitted to the column: no title (the combo above names the layer), no
+    margins; maps as large as the column's width allows, and no taller (the room left goes to the probabilities);
+    below ``MAP_ROW_MIN_HEIGHT`` px per row of maps the view scrolls, so that one row always shows."""
+
+    reshaped = Signal()  # the height the layer wants changed (another layer, another width)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
+        self.graphics.ci.setSpacing(0)
+        self.setMinimumHeight(MAP_ROW_MIN_HEIGHT)  # one row of maps; its height: SideBySideView.fit_bars
+        self._aspect: float | None = None  # the maps' mosaic, height / width (None: a vector, no such limit)
+
+    def _rebuild(self, layers: list[LayerActivation]) -> None:
+        super()._rebuild(layers)
+        grid = self.graphics.ci.layout
+        least, self._aspect = 0, None
+        for index, (row, layer) in enumerate(zip(self.rows, layers, strict=True)):
+            self.graphics.ci.removeItem(row.title)  # hidden, it would still keep its room
+            grid.setRowFixedHeight(2 * index, 0)
+            if layer.is_map:
+                tile_rows = math.ceil(layer.shape[0] / row.columns)
+                height = MAP_ROW_MIN_HEIGHT * tile_rows
+                self._aspect = (tile_rows * (layer.shape[1] + 1)) / (row.columns * (layer.shape[2] + 1))
+            else:
+                height = VECTOR_MIN_HEIGHT
+            grid.setRowMinimumHeight(2 * index + 1, height)
+            grid.setRowMaximumHeight(2 * index + 1, 16777215)  # QWIDGETSIZE_MAX: the room there is
+            least += height
+        self.graphics.setMinimumHeight(least)
+        self.reshaped.emit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.reshaped.emit()
+
+    @property
+    def shows_maps(self) -> bool:
+        return self._aspect is not None and len(self.rows) == 1
+
+    def natural_height(self) -> int:
+        """The height the layer wants: its maps as wide as the view (a vector: ``VECTOR_HEIGHT``; none: 0)."""
+        if not self.rows:
+            return 0
+        if not self.shows_maps:
+            return max(VECTOR_HEIGHT, self.graphics.minimumHeight()) + 2 * self.frameWidth()
+        # The view's own width, not its viewport's: a scroll bar that comes and goes must not change it (a loop).
+        natural = math.ceil((self.width() - 2 * self.frameWidth()) * self._aspect)
+        return max(natural, self.graphics.minimumHeight()) + 2 * self.frameWidth()
+
+
+class CompactPrediction(PredictionLabel):
+    """The predicted digit and its confidence with narrow spacing ("7 · 98.6%"): it shares a line with the model."""
+
+    def show_prediction(self, label: int, confidence: float) -> None:
+        self.setText(f"{label} · {confidence:.1%}")
+
+
 class ModelColumn(QWidget):
-    """One model: its name, its prediction with confidence, its probability bars and one layer's output; a message
-    in their place while there is no model."""
+    """One model: a line with its role, its name (cut short to fit, whole in the tooltip) and its prediction with
+    confidence; its probability bars, the layer combo and that layer's output; a message in their place while there
+    is no model."""
 
     layerChosen = Signal(str)  # the layer's name in the model
+    reshaped = Signal()  # the room its layer wants changed, or the column emptied or filled
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, role: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"{name}Column")
-        self.title = QLabel(objectName=f"{name}Title")
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.emptyLabel = QLabel(objectName=f"{name}Empty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.emptyLabel.setStyleSheet("color: #666; padding: 12px;")
-        self.prediction = PredictionLabel()
+        self.role = QLabel(role, objectName=f"{name}Role")
+        font = QFont(self.role.font())
+        font.setBold(True)
+        self.role.setFont(font)
+        self.title = ElidedLabel(objectName=f"{name}Title")
+        self.emptyLabel = QLabel(objectName=f"{name}Empty", wordWrap=True,
+                                 alignment=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.emptyLabel.setStyleSheet("color: #666; padding: 8px 4px;")
+        # Never taller than the room it is given (its message is short enough for a 250×150 px column).
+        self.emptyLabel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        self.prediction = CompactPrediction()
         self.prediction.setObjectName(f"{name}Prediction")
         font = QFont(self.prediction.font())
         font.setPointSize(PREDICTION_POINT_SIZE)
         self.prediction.setFont(font)
+        self.prediction.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.probabilities = ProbabilityBars()
         self.probabilities.setObjectName(f"{name}Probabilities")
-        self.probabilities.setMinimumHeight(BARS_HEIGHT)
+        self.probabilities.setMinimumHeight(BARS_MIN_HEIGHT)
+        self.probabilities.setMaximumHeight(BARS_MIN_HEIGHT)
+        self.probabilities.getAxis("left").showLabel(False)  # the tooltip says what the bars are
+        self.probabilities.getAxis("left").setTicks([[(0.0, "0"), (0.5, ".5"), (1.0, "1")]])
+        self.probabilities.setToolTip(self.tr("Each digit's probability for this model"))
         self.layerBox = QComboBox(objectName=f"{name}LayerBox")
         self.layerBox.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layerBox.setToolTip(self.tr("The layer whose output is shown below"))
         self.layerBox.currentIndexChanged.connect(self._chosen)
-        self.layerView = ActivationsView()
+        self.layerView = LayerView()
         self.layerView.setObjectName(f"{name}Layer")
+        self.layerView.reshaped.connect(self.reshaped)
 
+        header = QHBoxLayout()
+        header.setSpacing(4)
+        header.addWidget(self.role)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.prediction)
         content = QWidget()
         box = QVBoxLayout(content)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
-        box.addWidget(self.prediction)
-        box.addWidget(self.probabilities, 2)
+        box.addWidget(self.probabilities, 1)  # up to its most height, and the layer's: SideBySideView.fit_bars
         box.addWidget(self.layerBox)
-        box.addWidget(self.layerView, 3)
+        box.addWidget(self.layerView)
+        box.addStretch(0)  # what maps that need less leave, below them
         self.pages = QStackedWidget()
         self.pages.addWidget(self.emptyLabel)
         self.pages.addWidget(content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.title)
+        layout.addLayout(header)
         layout.addWidget(self.pages, 1)
         self._layers: list[LayerActivation] = []
         self.shown: Inspection | None = None  # what the column shows (None: nothing drawn, or no model)
@@ -105,19 +222,31 @@ class ModelColumn(QWidget):
         return self.layerBox.currentData()
 
     def show_empty(self, title: str, message: str) -> None:
+        """``title``: what stands after the role ("no model"); ``message``: what the column says instead."""
         self.title.setText(title)
         self.emptyLabel.setText(message)
+        self.prediction.hide()
         self.pages.setCurrentIndex(0)
         self.set_layers([], None)
         self.shown = None
+        self.reshaped.emit()
 
     def show_model(self, title: str) -> None:
+        """``title``: the model, after the role ("lenet5 (bundled, 99.41%)")."""
         self.title.setText(title)
-        self.pages.setCurrentIndex(1)
+        self.prediction.show()
+        if self.is_empty:
+            self.pages.setCurrentIndex(1)
+            self.reshaped.emit()
 
     @property
     def is_empty(self) -> bool:
         return self.pages.currentIndex() == 0
+
+    def room(self) -> int:
+        """The height the probabilities and the layer's output share."""
+        box = self.pages.widget(1).layout()
+        return self.pages.height() - self.layerBox.sizeHint().height() - 2 * box.spacing()
 
     def set_layers(self, layers: list[LayerActivation], preferred: str | None) -> None:
         """List a model's visible layers; choose ``preferred`` if the model has it, else keep the choice, else the
@@ -159,8 +288,9 @@ class ModelColumn(QWidget):
 
 
 class SideBySideView(QWidget):
-    """The pinned model's column beside the current model's, the "Move the digit" control with the moved input,
-    the buttons that pin, unpin and set up the CNN-vs-MLP lesson, and a line that explains what is seen."""
+    """On top, the buttons that pin, unpin and set up the CNN-vs-MLP lesson over the "Move the digit" control, the
+    moved input beside both; below, the pinned model's column beside the current model's, and a line that explains
+    what is seen. Compact enough for a 1280×720 window (about 530×290 px here)."""
 
     shiftChanged = Signal()
 
@@ -174,21 +304,24 @@ class SideBySideView(QWidget):
         self.lessonButton.setToolTip(self.tr("Pin the bundled LeNet5, make the bundled MLP current and move the "
                                              "digit: the CNN still reads it, the MLP does not"))
         buttons = QHBoxLayout()
+        buttons.setSpacing(4)
         buttons.addWidget(self.pinButton)
         buttons.addWidget(self.unpinButton)
         buttons.addStretch(1)
         buttons.addWidget(self.lessonButton)
 
-        self.pinnedColumn = ModelColumn("pinned")
-        self.currentColumn = ModelColumn("current")
+        self.pinnedColumn = ModelColumn("pinned", self.tr("Pinned:"))
+        self.currentColumn = ModelColumn("current", self.tr("Current:"))
         columns = QHBoxLayout()
-        columns.setSpacing(12)
+        columns.setSpacing(8)
         columns.addWidget(self.pinnedColumn, 1)
         separator = QFrame()
         separator.setFrameShape(QFrame.Shape.VLine)
         separator.setFrameShadow(QFrame.Shadow.Sunken)
         columns.addWidget(separator)
         columns.addWidget(self.currentColumn, 1)
+        for column in (self.pinnedColumn, self.currentColumn):
+            column.reshaped.connect(self.fit_bars)
 
         self.shiftRight = self._shift_box("shiftRight", self.tr("Move the model input right (negative: left)"))
         self.shiftDown = self._shift_box("shiftDown", self.tr("Move the model input down (negative: up)"))
@@ -200,6 +333,7 @@ class SideBySideView(QWidget):
         self.movedInput.setStyleSheet("border: 1px solid #999; background: white;")
         self.movedInput.setToolTip(self.tr("The 28×28 input both models see"))
         move = QHBoxLayout()
+        move.setSpacing(4)
         move.addWidget(QLabel(self.tr("Move the digit:")))
         move.addWidget(QLabel(self.tr("right")))
         move.addWidget(self.shiftRight)
@@ -207,20 +341,50 @@ class SideBySideView(QWidget):
         move.addWidget(self.shiftDown)
         move.addWidget(self.centreButton)
         move.addStretch(1)
-        move.addWidget(self.movedInput)
+        controls = QGridLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.setHorizontalSpacing(8)
+        controls.setVerticalSpacing(2)
+        controls.addLayout(buttons, 0, 0)
+        controls.addLayout(move, 1, 0)
+        controls.addWidget(self.movedInput, 0, 1, 2, 1, Qt.AlignmentFlag.AlignCenter)
+        controls.setColumnStretch(0, 1)
 
         self.explanation = QLabel(objectName="sideBySideExplanation", wordWrap=True)
         self.explanation.setStyleSheet("color: #444;")
         self.explanation.hide()
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
-        layout.addLayout(buttons)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(controls)
         layout.addLayout(columns, 1)
-        layout.addLayout(move)
         layout.addWidget(self.explanation)
         self.show_input(None)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)  # the layout has placed the columns already
+        self.fit_bars()
+
+    def fit_bars(self) -> None:
+        """Share each column's room between its probabilities and its layer: both columns' probabilities alike
+        tall, level with each other, taking what is left once the taller of the two layers has its room (maps at
+        the column's width), within ``BARS_MIN_HEIGHT`` and ``BARS_MAX_HEIGHT``; each layer gets the rest, its maps
+        no taller than they need. Set as most heights, not fixed ones: a least that grew would grow the tab's
+        least, and move the room that they are computed from."""
+        shown = [column for column in (self.pinnedColumn, self.currentColumn) if not column.is_empty]
+        if not shown:
+            return
+        room = shown[0].room()
+        need = max(column.layerView.natural_height() for column in shown)
+        bars = max(BARS_MIN_HEIGHT, min(BARS_MAX_HEIGHT, room - need))
+        for column in shown:
+            view = column.layerView
+            rest = room - bars
+            layer = max(view.minimumHeight(), min(view.natural_height(), rest) if view.shows_maps else rest)
+            for widget, height in ((column.probabilities, bars), (view, layer)):
+                if widget.maximumHeight() != height:
+                    widget.setMaximumHeight(height)
 
     def _shift_box(self, name: str, tip: str) -> QSpinBox:
         box = QSpinBox(objectName=name)

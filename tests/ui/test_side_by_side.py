@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage
 
 from cnndesk.locations import pretrained_path
-from cnndesk.ui.side_by_side import shift_image
+from cnndesk.ui.side_by_side import BARS_MIN_HEIGHT, MAP_ROW_MIN_HEIGHT, shift_image
 
 pytestmark = pytest.mark.skipif(not (pretrained_path("lenet5").exists() and pretrained_path("mlp").exists()),
                                 reason="bundled LeNet5 or MLP weights missing")
@@ -126,3 +127,55 @@ def test_the_hidden_tab_does_not_inspect_and_catches_up_when_shown(window, strok
     show_side_by_side(window, qtbot)
     assert window.redraws == redraws + 1 and len(compared) == 1
     assert shown_digit(view.pinnedColumn) == 7 and shown_digit(view.currentColumn) is not None
+
+
+
+
+def shown_output(column) -> tuple[QRect, QRect]:
+    """Where the column's layer output is drawn (a map mosaic's image, a vector's bars), and the viewport of its
+    scroll area, both in the viewport's coordinates."""
+    view = column.layerView
+    row = view.rows[0]
+    scene_rect = (row.image if row.bars is None else row.plot.vb).sceneBoundingRect()
+    drawn = view.graphics.mapFromScene(scene_rect).boundingRect()
+    return QRect(view.graphics.mapTo(view.viewport(), drawn.topLeft()), drawn.size()), view.viewport().rect()
+
+
+# 1280×720 as asked; 1216×680 is what the window opens at on a 1280×720 screen (fitted to 95% of it).
+@pytest.mark.parametrize("size", [(1280, 720), (1216, 680)])
+def test_the_tab_reads_in_a_1280x720_window(window, stroke, qtbot, size):
+    """At 1280×720 the tab has about 530×290 px: the message of an empty column fits, and each model's column shows
+    its prediction on the model's line, its probabilities clear of the layer combo and the chosen layer's output
+    in view; the tab asks no more width than such a window can spare."""
+    window.resize(*size)
+    show_side_by_side(window, qtbot)
+    view = window.sideBySide
+    assert view.minimumSizeHint().width() <= 520  # more squeezes the drawing's column next to it
+
+    def rect(widget) -> QRect:  # in the tab's coordinates
+        return QRect(widget.mapTo(view, QPoint(0, 0)), widget.size())
+
+    draw(window, stroke, SEVEN)
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=3000)
+    empty = view.pinnedColumn.emptyLabel
+    assert view.pinnedColumn.is_empty and empty.isVisible()
+    assert empty.heightForWidth(empty.width()) <= empty.height()  # the whole message, none of it cut off
+    view.lessonButton.click()
+    qtbot.wait(50)  # the layouts' posted requests
+    assert view.explanation.isVisible() and view.rect().contains(rect(view.explanation))
+    for column, layer in ((view.pinnedColumn, "conv1"), (view.currentColumn, "fc1")):
+        assert column.layer == layer
+        head, prediction = rect(column.title), rect(column.prediction)
+        assert head.top() == prediction.top() and not head.intersects(prediction)  # one line
+        assert column.title.toolTip() == column.title.text() and column.prediction.text()[:1].isdigit()
+        bars, combo, output = rect(column.probabilities), rect(column.layerBox), rect(column.layerView)
+        assert bars.height() >= BARS_MIN_HEIGHT and not bars.intersects(combo)
+        assert not combo.intersects(output) and not output.intersects(rect(view.explanation))
+        assert column.layerView.isVisible() and output.height() > 0 and view.rect().contains(output)
+        # The output itself: conv1's one row of six maps, fc1's bars, whole in the scroll area's viewport.
+        drawn, viewport = shown_output(column)
+        assert drawn.height() >= MAP_ROW_MIN_HEIGHT - 2 and viewport.adjusted(-1, -1, 1, 1).contains(drawn), \
+            (layer, drawn, viewport)
+    # The probabilities are level: one reads across from one model's to the other's.
+    assert rect(view.pinnedColumn.probabilities) == rect(view.currentColumn.probabilities).translated(
+        rect(view.pinnedColumn).left() - rect(view.currentColumn).left(), 0)

@@ -60,7 +60,7 @@ class SideBySidePanel(Panel):
         self._stale = False  # something changed while the tab was hidden: drawn when it is shown
         self.redraws = 0  # times the columns were drawn (for tests: none while the tab is hidden)
         self._show_pinned(None)
-        view.currentColumn.show_empty(self.tr("<b>Current:</b> loading…"), self.tr("Loading PyTorch…"))
+        view.currentColumn.show_empty(self.tr("loading…"), self.tr("Loading PyTorch…"))
         self.session.pinned_changed.connect(self._show_pinned)
         self.session.network_changed.connect(self._network_changed)
         self.session.model_changed.connect(lambda _current: self._title_current())
@@ -132,12 +132,11 @@ class SideBySidePanel(Panel):
         column = view.pinnedColumn
         if pinned is None:
             view.show_explanation("")
-            column.show_empty(self.tr("<b>Pinned:</b> no model"), self.tr(
-                "Pin a model to compare it with another.\n\n“Pin current model” keeps the current model here; "
-                "then open or train another, and draw: both predict the same drawing. “CNN vs MLP” does it with "
-                "the bundled LeNet5 and MLP."))
+            column.show_empty(self.tr("no model"), self.tr(
+                "Pin a model to compare it with another: “Pin current model” keeps it here while you open or train "
+                "another. “CNN vs MLP” pins the bundled LeNet5 beside the MLP."))
         else:
-            column.show_model(self.tr("<b>Pinned:</b> {model}").format(model=self._describe(pinned)))
+            column.show_model(self._describe(pinned))
             self._list_layers(column, "pinned")
         self._changed()
 
@@ -151,9 +150,9 @@ class SideBySidePanel(Panel):
             return
         if session.following_run:
             name = session.predictor.model.name
-            column.show_model(self.tr("<b>Current:</b> {model} (training)").format(model=name))
+            column.show_model(self.tr("{model} (training)").format(model=name))
         else:
-            column.show_model(self.tr("<b>Current:</b> {model}").format(model=self._describe(session.model)))
+            column.show_model(self._describe(session.model))
 
     def _list_layers(self, column: ModelColumn, key: str) -> None:
         """The column's model's visible layers, as its inspection names them (one pass of a blank input)."""
