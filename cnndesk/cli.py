@@ -218,12 +218,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     model, meta = load_model(args.checkpoint)
     dataset = meta.get("training", {}).get("dataset", "mnist")
-    result = evaluate(model, load_splits(dataset).test)
+    result = evaluate(model, load_splits(dataset).test, per_sample=args.json)
     if args.json:
         _emit_json({
             "test_accuracy": result.accuracy,
             "per_class_accuracy": result.per_class_accuracy,
             "confusion_matrix": result.confusion_matrix,
+            "misclassified": result.samples.misclassified(),
         })
         return 0
     print(f"{meta['model']['name']}: test accuracy {result.accuracy:.2%} on {dataset}")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -384,36 +385,88 @@ def make_scheduler(
 
 
 @dataclass(frozen=True)
+class SampleResults:
+    """What the model said about each image of an evaluated split, in the split's order."""
+
+    labels: np.ndarray  # (N,) int64, the true digits
+    predictions: np.ndarray  # (N,) int64
+    confidences: np.ndarray  # (N,) float32, the probability of the predicted class
+    losses: np.ndarray  # (N,) float32, the cross-entropy of the true class
+
+    def where(self, label: int | None = None, predicted: int | None = None, wrong_only: bool = False) -> np.ndarray:
+        """Indices of the images with that true label and that prediction (None: any), most confident first."""
+        keep = np.ones(len(self.labels), dtype=bool)
+        if label is not None:
+            keep &= self.labels == label
+        if predicted is not None:
+            keep &= self.predictions == predicted
+        if wrong_only:
+            keep &= self.labels != self.predictions
+        found = np.flatnonzero(keep)
+        return found[np.argsort(-self.confidences[found], kind="stable")]
+
+    def misclassified(self) -> list[dict[str, Any]]:
+        """Every wrong prediction, in the split's order: {index, label, predicted, confidence}."""
+        return [{"index": int(i), "label": int(self.labels[i]), "predicted": int(self.predictions[i]),
+                 "confidence": float(self.confidences[i])} for i in np.flatnonzero(self.labels != self.predictions)]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     accuracy: float
     per_class_accuracy: list[float]
     confusion_matrix: list[list[int]]  # rows: true label, columns: predicted
     loss: float
+    samples: SampleResults | None = None  # per image, when asked for (``evaluate(..., per_sample=True)``)
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, dataset: TensorDataset, batch_size: int = EVAL_BATCH) -> Evaluation:
-    """Accuracy, per-class accuracy and confusion matrix; the model's device is used."""
+def evaluate(model: nn.Module, dataset: TensorDataset, batch_size: int = EVAL_BATCH, per_sample: bool = False,
+             progress: Callable[[float], None] | None = None,
+             cancelled: Callable[[], bool] | None = None) -> Evaluation:
+    """Accuracy, per-class accuracy and confusion matrix; the model's device is used. ``per_sample`` also keeps
+    each image's prediction, confidence and loss; ``progress`` hears the fraction done after each batch, and
+    ``cancelled`` returning True ends the pass (CnndeskError)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     confusion = torch.zeros(100, dtype=torch.int64, device=device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    for start in range(0, len(dataset), batch_size):
-        x = dataset.images[start:start + batch_size].to(device, non_blocking=True).float().div_(255.0)
-        y = dataset.labels[start:start + batch_size].to(device, non_blocking=True)
-        logits = model(x)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
-        confusion += torch.bincount(y * 10 + logits.argmax(1), minlength=100)
-    model.train(was_training)
+    kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    try:
+        for start in range(0, len(dataset), batch_size):
+            if cancelled is not None and cancelled():
+                raise CnndeskError("The evaluation was cancelled.")
+            x = dataset.images[start:start + batch_size].to(device, non_blocking=True).float().div_(255.0)
+            y = dataset.labels[start:start + batch_size].to(device, non_blocking=True)
+            logits = model(x)
+            losses = F.cross_entropy(logits, y, reduction="none")
+            loss_sum += losses.sum().double()
+            predicted = logits.argmax(1)
+            confusion += torch.bincount(y * 10 + predicted, minlength=100)
+            if per_sample:
+                confidence = torch.softmax(logits.float(), dim=1).gather(1, predicted[:, None])[:, 0]
+                kept.append((predicted.cpu(), confidence.cpu(), losses.float().cpu()))
+            if progress is not None:
+                progress(min(1.0, (start + batch_size) / max(1, len(dataset))))
+    finally:
+        model.train(was_training)
     matrix = confusion.view(10, 10).cpu()
     totals = matrix.sum(1).clamp(min=1)
     n = max(1, len(dataset))
+    samples = None
+    if per_sample:
+        samples = SampleResults(
+            labels=dataset.labels.cpu().numpy().astype(np.int64),
+            predictions=torch.cat([k[0] for k in kept]).numpy().astype(np.int64) if kept else np.zeros(0, np.int64),
+            confidences=torch.cat([k[1] for k in kept]).numpy() if kept else np.zeros(0, np.float32),
+            losses=torch.cat([k[2] for k in kept]).numpy() if kept else np.zeros(0, np.float32))
     return Evaluation(
         accuracy=float(matrix.diag().sum()) / n,
         per_class_accuracy=(matrix.diag().double() / totals).tolist(),
         confusion_matrix=matrix.tolist(),
         loss=float(loss_sum) / n,
+        samples=samples,
     )
 
 

@@ -212,6 +212,21 @@ def test_eval_json_reports_accuracy_per_class_and_confusion(trained_run, capsys,
     np.testing.assert_allclose(report["per_class_accuracy"], np.diag(matrix) / matrix.sum(axis=1))
     # the checkpoint is the model that was trained: the same accuracy on the same 10,000 images
     assert report["test_accuracy"] == pytest.approx(meta["metrics"]["test_accuracy"], abs=5e-4)
+    # Every mistake, once: as many as the matrix has off its diagonal, each where the matrix counts it.
+    wrong = report["misclassified"]
+    assert len(wrong) == matrix.sum() - np.trace(matrix)
+    counted = np.zeros((10, 10), np.int64)
+    model, _ = load_model(trained_run)
+    for item in wrong:
+        assert item["label"] == int(mnist.test.labels[item["index"]]) != item["predicted"]
+        counted[item["label"], item["predicted"]] += 1
+    np.testing.assert_array_equal(counted + np.diag(np.diag(matrix)), matrix)
+    # and the model does say that, that sure, about the first of them
+    first = wrong[0]
+    with torch.no_grad():
+        probs = torch.softmax(model(mnist.test.images[first["index"]:first["index"] + 1].float() / 255), 1)[0]
+    assert int(probs.argmax()) == first["predicted"]
+    assert float(probs.max()) == pytest.approx(first["confidence"], abs=1e-5)
 
 
 def test_eval_table(trained_run, capsys):

@@ -9,8 +9,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from cnndesk.engine import (
     MODELS,
@@ -667,3 +669,36 @@ def test_a_pen_on_the_canvas_wins_over_tuning_and_its_steps_are_not_compared(two
     control.limit_threads(None)
     used = steps.run(300)
     assert used[-1] == 2 and limit.tuned == 2
+
+
+def test_per_sample_results_say_what_the_model_said_about_each_image(mnist):
+    from cnndesk.engine import evaluate, load_model
+
+    model, _ = load_model(None)
+    test = mnist.test.subset(600)
+    fractions: list[float] = []
+    result = evaluate(model, test, batch_size=256, per_sample=True, progress=fractions.append)
+    samples = result.samples
+    with torch.no_grad():
+        logits = model(test.images.float() / 255)
+    np.testing.assert_array_equal(samples.predictions, logits.argmax(1).numpy())
+    np.testing.assert_allclose(samples.confidences, torch.softmax(logits, 1).max(1).values.numpy(), atol=1e-6)
+    np.testing.assert_allclose(samples.losses, F.cross_entropy(logits, test.labels, reduction="none").numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert fractions == pytest.approx([256 / 600, 512 / 600, 1.0])
+    # A cell of the confusion matrix lists its images, most confident first.
+    for label, predicted in ((3, 3), (4, 9)):
+        found = samples.where(label=label, predicted=predicted)
+        assert len(found) == result.confusion_matrix[label][predicted]
+        assert np.all(np.diff(samples.confidences[found]) <= 0)
+    assert len(samples.where(wrong_only=True)) == len(samples.misclassified())
+
+
+def test_a_cancelled_evaluation_stops_with_one_clear_message(mnist):
+    from cnndesk.engine import CnndeskError, evaluate, load_model
+
+    model, _ = load_model(None)
+    calls = []
+    with pytest.raises(CnndeskError, match="cancelled"):
+        evaluate(model, mnist.test, batch_size=1000, cancelled=lambda: calls.append(1) or len(calls) > 2)
+    assert len(calls) == 3 and not model.training
