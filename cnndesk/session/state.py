@@ -26,8 +26,10 @@ import numpy as np
 from cnndesk.engine.preprocess import preprocess  # NumPy only: no PyTorch before the window shows
 from cnndesk.locations import is_pretrained
 
+TEST_IMAGE_SCALE = 10  # a 28×28 test image shown on the 280×280 canvas
+
 if TYPE_CHECKING:
-    from cnndesk.engine import Inspection, Network, Predictor, Preprocessed
+    from cnndesk.engine import Evaluation, Inspection, Network, Predictor, Preprocessed
     from cnndesk.engine.explain import CellExplanation
 
     from .runs import RunOutcome
@@ -112,6 +114,11 @@ class Session:
         self.input_changed = Event()  # (Preprocessed | None)
         self.inspection_changed = Event()  # (Inspection | None)
         self.selection_changed = Event()  # (Selection | None)
+        # The shown network on the MNIST test set, image by image, once asked for; None when there is none or the
+        # weights have changed since (a run's snapshot, another model).
+        self.evaluation: Evaluation | None = None
+        self.evaluation_changed = Event()  # (Evaluation | None)
+        self.test_index: int | None = None  # the MNIST test image that is the current input, if one is
         # A second model pinned beside the current one, to compare both on the same input (the Side by side tab).
         self.pinned: CurrentModel | None = None  # its ``model`` is the pinned copy, never trained or reloaded
         self.pinned_inspection: Inspection | None = None  # the input through the pinned model, as ``inspection``
@@ -189,6 +196,8 @@ class Session:
         if not self.following_run or self.predictor is None:
             return
         self.predictor.load_weights(state)
+        if self.evaluation is not None:
+            self.set_evaluation(None)  # of other weights
         self.weights_changed.emit(self.predictor.model)
         if self.input is not None:
             self.refresh()
@@ -210,7 +219,28 @@ class Session:
         """The canvas's ink (None: empty), through MNIST's own preprocessing."""
         self.set_input(None if ink is None else preprocess(ink))
 
-    def set_input(self, prepared: Preprocessed | None) -> None:
+    def show_test_image(self, index: int) -> Preprocessed:
+        """MNIST test image ``index`` becomes the current input, exactly as the model was tested on it (no
+        preprocessing: it is MNIST's own). Its source is the image ×10, the canvas's size."""
+        from cnndesk.engine import load_splits
+        from cnndesk.engine.preprocess import Preprocessed
+
+        image = load_splits("mnist").test.images[index, 0].numpy().astype(np.float32) / 255.0
+        source = np.kron(image, np.ones((TEST_IMAGE_SCALE, TEST_IMAGE_SCALE), np.float32))
+        rows, cols = np.indices(image.shape)
+        mass = float(image.sum()) or 1.0
+        centre = (float((rows * image).sum() / mass), float((cols * image).sum() / mass))
+        side = source.shape[0]
+        prepared = Preprocessed(source, (0, 0, side, side), source, image, image, centre, (0, 0))
+        self.set_input(prepared, test_index=index)
+        return prepared
+
+    def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        self.evaluation = evaluation
+        self.evaluation_changed.emit(evaluation)
+
+    def set_input(self, prepared: Preprocessed | None, test_index: int | None = None) -> None:
+        self.test_index = test_index
         self.input = prepared
         self.input_changed.emit(prepared)
         self.refresh()
@@ -253,6 +283,8 @@ class Session:
     def _show(self, network: Network) -> None:
         assert self.predictor is not None
         self.predictor.set_model(network)
+        if self.evaluation is not None:
+            self.set_evaluation(None)  # of other weights
         self._drop_stale_selection()
         self.network_changed.emit(self.predictor.model)
         self.refresh()

@@ -128,13 +128,13 @@ class DrawingCanvas(QWidget):
             return
         self.set_ink_image(ink)
 
-    def set_ink_image(self, ink: np.ndarray) -> None:
-        """Show an ink array (any size, [0, 1], ink high), fitted into the canvas with a margin."""
+    def set_ink_image(self, ink: np.ndarray, margin: int = 20) -> None:
+        """Show an ink array (any size, [0, 1], ink high), fitted into the canvas with a margin (px each side)."""
         data = np.ascontiguousarray((np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8))
         h, w = data.shape
         source = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
         fitted = source.scaled(
-            QSize(CANVAS_SIZE - 40, CANVAS_SIZE - 40),
+            QSize(CANVAS_SIZE - 2 * margin, CANVAS_SIZE - 2 * margin),
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )

@@ -45,6 +45,7 @@ from .panels.layers import LayersPanel, SummaryPanel
 from .panels.prediction import PredictionPanel
 from .panels.restore import RestorePanel
 from .panels.side_by_side import SideBySidePanel
+from .panels.test_set import TestSetPanel
 from .panels.training import TrainingTab
 from .settings import restore_form, restore_window, save_window
 from .tasks import Task, TaskRunner
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         files = ModelFilesPanel(self)
         training = TrainingTab(self)
         self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
-                                    HealthPanel(self), AttributionPanel(self), SummaryPanel(self),
+                                    HealthPanel(self), AttributionPanel(self), TestSetPanel(self), SummaryPanel(self),
                                     SideBySidePanel(self), training, ExperimentsTab(self, training),
                                     RestorePanel(self, training, files)]
         self._files, self._training, self._prediction = files, training, prediction

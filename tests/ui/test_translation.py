@@ -197,6 +197,14 @@ def test_every_text_of_the_window_goes_through_the_translator(pseudo, make_windo
     qtbot.waitUntil(lambda: window.predictionLabel.text()[:1].isdigit(), timeout=5000)
     assert_translated(window, layer_titles(window))
 
+    # The Test set tab, built when first shown, and evaluated.
+    tabs = window.inspectTabs
+    tabs.setCurrentWidget(window.findChild(QWidget, "testSet"))
+    qtbot.waitUntil(lambda: window.testBrowser is not None, timeout=5000)
+    window.evaluateButton.click()
+    qtbot.waitUntil(lambda: window.session.evaluation is not None, timeout=30000)
+    assert_translated(window, layer_titles(window))
+
     # Each model's form: the options it takes explain themselves, the others say why the model has none.
     panel = window.trainingPanel
     for index in range(panel.modelCombo.count()):

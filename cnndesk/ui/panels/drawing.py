@@ -65,9 +65,21 @@ class DrawingPanel(Panel):
         # The selected cell's receptive field, outlined where the drawing has it.
         self.session.selection_changed.connect(self._outline_field)
         self.session.input_changed.connect(self._outline_field)
+        self.session.input_changed.connect(self._show_test_image)
 
     def widget(self) -> QWidget:
         return self._widget
+
+    def _show_test_image(self, prepared) -> None:
+        """A test image made the current input elsewhere (the Test set tab): the canvas shows it, ×10, without
+        predicting it again from the canvas (the input is MNIST's own image, exactly)."""
+        if self.session.test_index is None or prepared is None:
+            return
+        self.canvas.blockSignals(True)
+        try:
+            self.canvas.set_ink_image(prepared.source, margin=0)
+        finally:
+            self.canvas.blockSignals(False)
 
     def _outline_field(self, _changed=None) -> None:
         field = self.session.selection_field()
