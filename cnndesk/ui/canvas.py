@@ -24,6 +24,10 @@ from .plotting import SELECTION_RGB
 
 CANVAS_SIZE = 280  # ink image resolution; the widget scales it to fit
 DEFAULT_BRUSH = 22  # in canvas pixels: after scaling to MNIST's 20 px box, a stroke is ~2 px wide like MNIST's
+# The model sees every drawing re-drawn with strokes this fraction of the digit's longer side wide (MNIST: ~2 px of
+# a 20 px box; the default brush on a digit of ~200 px), and at least MIN_NORMALISED_WIDTH canvas pixels.
+STROKE_FRACTION = 0.11
+MIN_NORMALISED_WIDTH = 3.0
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
 
@@ -85,10 +89,30 @@ class DrawingCanvas(QWidget):
 
     def ink_array(self) -> np.ndarray:
         """The ink as float32 (280, 280) in [0, 1], ink high."""
-        image = self._ink
+        return self._as_array(self._ink)
+
+    @staticmethod
+    def _as_array(image: QImage) -> np.ndarray:
         buffer = np.frombuffer(image.constBits(), dtype=np.uint8)
         rows = buffer[: image.bytesPerLine() * CANVAS_SIZE].reshape(CANVAS_SIZE, image.bytesPerLine())
         return rows[:, :CANVAS_SIZE].astype(np.float32) / 255.0
+
+    def normalised_ink(self) -> np.ndarray:
+        """The drawing as the model should see it: its strokes drawn again at a width proportional to the digit's
+        size (STROKE_FRACTION of its longer side, as MNIST's strokes are to its 20 px box), whatever the brush —
+        so a small digit drawn with a thick brush keeps its loops instead of becoming a blob, and a pen-thin one
+        does not fade away when scaled down. A loaded image has no strokes: its ink is used as it is."""
+        strokes = self._strokes + ([self._current] if self._current is not None else [])
+        if self._background is not None or not strokes:
+            return self.ink_array()
+        xs = [p.x() for stroke in strokes for p in stroke.points]
+        ys = [p.y() for stroke in strokes for p in stroke.points]
+        extent = max(max(xs) - min(xs), max(ys) - min(ys))
+        width = max(MIN_NORMALISED_WIDTH, STROKE_FRACTION * extent)
+        image = self._blank()
+        for stroke in strokes:
+            self._draw_stroke(image, Stroke(width, stroke.points))
+        return self._as_array(image)
 
     def clear(self) -> None:
         self._strokes.clear()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 # (the step, its caption: translated where shown)
 STEPS = (
-    ("cropped", QT_TRANSLATE_NOOP("InputView", "ink")),
+    ("cropped", QT_TRANSLATE_NOOP("InputView", "even strokes")),
     ("scaled", QT_TRANSLATE_NOOP("InputView", "20 px box")),
     ("centred", QT_TRANSLATE_NOOP("InputView", "model input 28×28")),
 )

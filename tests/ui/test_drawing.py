@@ -179,3 +179,22 @@ def test_hidden_layer_maps_cost_the_pen_nothing_and_catch_up_when_shown(window, 
     qtbot.waitUntil(lambda: window.activations.isVisible())
     shown = window.activations.rows[0].image.image
     assert np.allclose(np.nan_to_num(shown[:28, :28]), window.inspection.layers[0].output[0])
+
+
+@pytest.mark.parametrize(("digit", "points"), [
+    (2, [(40, 60), (70, 20), (120, 15), (160, 50), (150, 100), (60, 180), (40, 195), (170, 195)]),
+    (4, [(60, 20), (40, 120), (160, 120)]),
+])
+def test_a_small_digit_drawn_with_a_thick_brush_keeps_its_shape(window, stroke, qtbot, digit, points):
+    """A 2 or a 4 a third of the usual size, drawn with a brush of 40: the strokes as drawn would fill its loops in
+    once scaled to MNIST's 20 px box (a blob: "8" or "9"); the model sees them evened to the digit's size."""
+    window.brushSlider.setValue(40)
+    small = [(40 + 0.35 * x, 40 + 0.35 * y) for x, y in points]
+    stroke(window.canvas, small)
+    if digit == 4:
+        stroke(window.canvas, [(40 + 0.35 * 130, 40 + 0.35 * 60), (40 + 0.35 * 130, 40 + 0.35 * 200)])
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    qtbot.wait(50)
+    assert predicted_digit(window) == digit
+    # What the model sees has thinner strokes than the canvas shows: evened to about a tenth of the digit's size.
+    assert window.session.input.source.sum() < 0.6 * window.canvas.ink_array().sum()

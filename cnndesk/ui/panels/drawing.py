@@ -97,9 +97,10 @@ class DrawingPanel(Panel):
 
     @Slot()
     def update_prediction(self) -> None:
-        """The drawing, preprocessed, becomes the session's input (which predicts once PyTorch is in)."""
+        """The drawing — its strokes evened to MNIST's width for its size — preprocessed, becomes the session's
+        input (which predicts once PyTorch is in)."""
         self._predict_timer.stop()
-        self.session.set_drawing(None if self.canvas.is_empty() else self.canvas.ink_array())
+        self.session.set_drawing(None if self.canvas.is_empty() else self.canvas.normalised_ink())
 
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open image"), str(Path.home()),
