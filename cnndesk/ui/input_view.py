@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 # (the step, its caption: translated where shown)
 STEPS = (
-    ("cropped", QT_TRANSLATE_NOOP("InputView", "even strokes")),
+    ("cropped", QT_TRANSLATE_NOOP("InputView", "strokes")),
     ("scaled", QT_TRANSLATE_NOOP("InputView", "20 px box")),
-    ("centred", QT_TRANSLATE_NOOP("InputView", "model input 28×28")),
+    ("centred", QT_TRANSLATE_NOOP("InputView", "input 28×28")),
 )
 
 
@@ -25,6 +25,9 @@ class InputView(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inputView")
+        self.setToolTip(self.tr("What the model sees: your strokes drawn again at a width that suits the digit's "
+                                "size, cropped to the ink, fitted in a 20 px box, centred by mass in 28×28 — as "
+                                "MNIST was made"))
         self.setMinimumHeight(130)
         self.images: dict[str, pg.ImageItem] = {}
         for col, (key, title) in enumerate(STEPS):
