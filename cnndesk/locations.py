@@ -58,3 +58,10 @@ def checkpoints_dir() -> Path:
     path = data_dir() / "checkpoints"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def my_digits_dir() -> Path:
+    """The user's own labelled digits: one folder per digit (0–9), PNG files (the ImageFolder layout)."""
+    path = data_dir() / "my-digits"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

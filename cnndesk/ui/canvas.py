@@ -57,6 +57,7 @@ class DrawingCanvas(QWidget):
     penDown = Signal(bool)  # a stroke started (True) or ended (False)
     committed = Signal()  # a finished change: stroke released, undo, clear, image loaded
     imageLoadFailed = Signal(str)
+    digitKey = Signal(int)  # a digit key pressed on the canvas: keep the drawing with that label
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +66,7 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # drawing gives it the keys: 0–9 keep the drawing
         self.setToolTip(self.tr("Draw a digit. Esc clears, Ctrl+Z undoes the last stroke; drop an image to load it."))
         self.brush_width: float = DEFAULT_BRUSH
         self._strokes: list[Stroke] = []
@@ -240,6 +242,13 @@ class DrawingCanvas(QWidget):
 
     def outline(self) -> QRectF | None:
         return self._outline
+
+    def keyPressEvent(self, event) -> None:
+        text = event.text()
+        if len(text) == 1 and text.isdigit() and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.digitKey.emit(int(text))
+            return
+        super().keyPressEvent(event)
 
     # -- input -----------------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -42,6 +42,7 @@ from .panels.files import ModelFilesPanel
 from .panels.filters import FiltersPanel
 from .panels.health import HealthPanel
 from .panels.layers import LayersPanel, SummaryPanel
+from .panels.my_digits import MyDigitsTab
 from .panels.prediction import PredictionPanel
 from .panels.restore import RestorePanel
 from .panels.side_by_side import SideBySidePanel
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         training = TrainingTab(self)
         self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
                                     HealthPanel(self), AttributionPanel(self), TestSetPanel(self), SummaryPanel(self),
-                                    SideBySidePanel(self), training, ExperimentsTab(self, training),
+                                    SideBySidePanel(self), training, ExperimentsTab(self, training), MyDigitsTab(self),
                                     RestorePanel(self, training, files)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()

@@ -188,8 +188,8 @@ def test_every_text_of_the_window_goes_through_the_translator(pseudo, make_windo
     assert window.modelStatus.text().startswith("⟦Model: ")
     counted = assert_translated(window, layer_titles(window))
     assert counted > 200, f"the walk found only {counted} texts"
-    assert [window.bottomTabs.tabText(i) for i in range(window.bottomTabs.count())] == ["⟦Training⟧",
-                                                                                         "⟦Experiments⟧"]
+    assert [window.bottomTabs.tabText(i) for i in range(window.bottomTabs.count())] == [
+        "⟦Training⟧", "⟦Experiments⟧", "⟦My digits⟧"]
     assert window.summaryView.item(window.summaryView.rowCount() - 1, 0).text() == "⟦total⟧"
 
     # A digit drawn: the prediction, its bars, the input's steps and every layer's row.
