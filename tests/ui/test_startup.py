@@ -57,7 +57,8 @@ def test_drawing_before_the_model_loads_is_predicted_once_it_has(shell, stroke, 
     assert (shell.canvas.geometry(), shell.canvas.mapTo(shell, shell.canvas.rect().topLeft())) == canvas_at, \
         "the canvas moved when the window completed"
     assert shell.trainAction.isEnabled() and shell.saveAction.isEnabled()
-    assert [shell.bottomTabs.tabText(i) for i in range(shell.bottomTabs.count())] == ["Training", "Experiments"]
+    assert [shell.bottomTabs.tabText(i) for i in range(shell.bottomTabs.count())] == ["Training", "Experiments",
+                                                                                   "My digits"]
     assert not shell.bundledMenu.isEmpty()
     assert shell.activations.graphics.isVisible()
 
