@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -219,6 +220,9 @@ class TestBrowser(QWidget):
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setFrameShape(QFrame.Shape.NoFrame)
         self.grid.setModel(self.model)
+        # The grid takes the width it is given: a size hint that follows its items would move the window's splitter.
+        self.grid.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.grid.setMinimumWidth(2 * THUMBNAIL_PX)
         filters = QHBoxLayout()
         filters.addWidget(QLabel(self.tr("True")))
         filters.addWidget(self.trueBox)
