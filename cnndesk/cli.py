@@ -378,7 +378,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     out = None
     if args.out:
         layer = layer_activation(model, image, args.layer)
-        out = maps_png(layer, args.out)
+        out = maps_png(layer, args.out, mark=cell)
     if explanation is None:
         if args.json:
             _emit_json({"layer": layer.name, "label": layer.label, "shape": list(layer.shape), "out": str(out)})

@@ -32,6 +32,15 @@ def diverging(values: np.ndarray, limit: float) -> np.ndarray:
 
 
 RAMP_WIDTH = 100  # the legend's colour ramp, in pixels
+MARK_RGB = (255, 120, 0)  # a marked cell's outline: the window's selection colour
+
+
+def _outline(picture: np.ndarray, top: int, left: int, height: int, width: int) -> None:
+    """A one-pixel MARK_RGB frame around picture[top:top+height, left:left+width], grown by a pixel where it fits."""
+    y0, x0 = max(top - 1, 0), max(left - 1, 0)
+    y1, x1 = min(top + height, picture.shape[0] - 1), min(left + width, picture.shape[1] - 1)
+    picture[y0, x0:x1 + 1] = picture[y1, x0:x1 + 1] = MARK_RGB
+    picture[y0:y1 + 1, x0] = picture[y0:y1 + 1, x1] = MARK_RGB
 
 
 def legend(canvas: Image.Image, draw: ImageDraw.ImageDraw, x: int, y: int, limit: float) -> None:
@@ -84,10 +93,11 @@ UNIT_HEIGHT = 24  # a vector layer: one cell per unit, this tall …
 VECTOR_WIDTH = 1024  # … and at most about this wide in all (2 to 16 pixels a unit)
 
 
-def maps_png(layer: LayerActivation, path: str | Path) -> Path:
+def maps_png(layer: LayerActivation, path: str | Path, mark: tuple[int, ...] | None = None) -> Path:
     """One layer's output as a picture (written atomically): its maps in a grid, MAP_COLUMNS a row, or a vector
     layer as one row of cells, titled with its label and shape. One diverging scale for the whole layer — blue
-    negative, white zero, red positive, ±the largest absolute value, drawn beside it — so maps compare."""
+    negative, white zero, red positive, ±the largest absolute value, drawn beside it — so maps compare. ``mark``
+    (channel, y, x) or (unit,) outlines that cell in orange, as the window outlines a selected cell."""
     values = np.asarray(layer.output, dtype=np.float32)
     limit = float(np.abs(values).max()) if values.size else 0.0
     if values.ndim == 3:
@@ -103,10 +113,17 @@ def maps_png(layer: LayerActivation, path: str | Path) -> Path:
             top, left = row * (tile_h + MAP_GAP), column * (tile_w + MAP_GAP)
             picture[top: top + tile_h, left: left + tile_w] = np.kron(diverging(values[index], limit),
                                                                       np.ones((scale, scale, 1), np.uint8))
+        if mark is not None:
+            row, column = divmod(mark[0], columns)
+            top = row * (tile_h + MAP_GAP) + mark[1] * scale
+            left = column * (tile_w + MAP_GAP) + mark[2] * scale
+            _outline(picture, top, left, scale, scale)
     else:
         cells = values.reshape(1, -1)
         unit_width = int(np.clip(VECTOR_WIDTH // max(cells.shape[1], 1), 2, 16))
         picture = np.kron(diverging(cells, limit), np.ones((UNIT_HEIGHT, unit_width, 1), np.uint8))
+        if mark is not None:
+            _outline(picture, 0, mark[0] * unit_width, UNIT_HEIGHT, unit_width)
     # A grey frame: zeros are white, and a row of them would otherwise vanish into the page.
     picture = np.pad(picture, ((1, 1), (1, 1), (0, 0)), constant_values=180)
     width = GAP + picture.shape[1] + GAP + max(LEGEND_WIDTH, RAMP_WIDTH) + GAP

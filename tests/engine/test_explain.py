@@ -367,3 +367,25 @@ def test_inspect_out_writes_the_layer_maps_as_a_png(capsys, tmp_path):
         width, height = picture.size
     assert width > 4 * height  # a vector layer is one row
     assert maps_size[1] > height  # two rows of eight maps are taller than it
+
+
+def test_inspect_out_with_a_cell_outlines_that_cell(capsys, tmp_path):
+    from cnndesk.engine.pictures import MARK_RGB
+
+    def marked(path) -> np.ndarray:
+        with Image.open(path) as picture:
+            pixels = np.asarray(picture.convert("RGB"))
+        return np.argwhere((pixels == MARK_RGB).all(axis=2))
+
+    plain, cell = tmp_path / "plain.png", tmp_path / "cell.png"
+    assert run(capsys, "inspect", "--test-index", "0", "--layer", "conv2", "--out", str(plain))[0] == 0
+    assert len(marked(plain)) == 0
+    assert run(capsys, "inspect", "--test-index", "0", "--layer", "conv2", "--cell", "3,5,5", "--out",
+               str(cell))[0] == 0
+    other = tmp_path / "other.png"
+    assert run(capsys, "inspect", "--test-index", "0", "--layer", "conv2", "--cell", "12,0,9", "--out",
+               str(other))[0] == 0
+    first, second = marked(cell), marked(other)
+    assert len(first) > 0 and len(second) > 0
+    # channel 3 is in the first row of eight maps, channel 12 in the second: the outline moves down and across
+    assert second[:, 0].mean() > first[:, 0].mean() + 20
