@@ -105,6 +105,7 @@ class Session:
         self.input: Preprocessed | None = None
         self.inspection: Inspection | None = None
         self.selection: Selection | None = None
+        self._field: tuple[Selection, tuple[int, int, int, int] | None] | None = None  # selection_field's answer
         self.predictor: Predictor | None = None  # None until PyTorch has loaded
         self.following_run = False  # the predictor holds the weights of the run in progress
         self.inspections = 0  # inspections made (the views' refreshes: for tests and the self-test)
@@ -258,6 +259,7 @@ class Session:
 
     def select(self, selection: Selection | None) -> None:
         self.selection = selection
+        self._field = None
         self.selection_changed.emit(selection)
 
     def explain_selection(self) -> CellExplanation | None:
@@ -274,15 +276,19 @@ class Session:
         selection = self.selection
         if selection is None or selection.cell is None or self.predictor is None:
             return None
-        from cnndesk.engine.explain import receptive_field
+        # The network's geometry alone decides it: worked out once per selection and network, not per stroke.
+        if self._field is None or self._field[0] is not selection:
+            from cnndesk.engine.explain import receptive_field
 
-        if len(selection.cell) == 1:
-            return 0, 0, 28, 28
-        return receptive_field(self.predictor.model, selection.layer, selection.cell[1], selection.cell[2])
+            field = (0, 0, 28, 28) if len(selection.cell) == 1 else receptive_field(
+                self.predictor.model, selection.layer, selection.cell[1], selection.cell[2])
+            self._field = (selection, field)
+        return self._field[1]
 
     def _show(self, network: Network) -> None:
         assert self.predictor is not None
         self.predictor.set_model(network)
+        self._field = None
         if self.evaluation is not None:
             self.set_evaluation(None)  # of other weights
         self._drop_stale_selection()
