@@ -75,6 +75,7 @@ class DrawingCanvas(QWidget):
         self._committed = self._blank()  # background + finished strokes
         self._ink = self._committed.copy()  # committed + the stroke being drawn
         self._outline: QRectF | None = None  # the selected cell's receptive field, in ink pixels
+        self._evened: tuple[tuple, QImage] | None = None  # normalised_ink's finished strokes: (width, strokes), image
 
     # -- state -----------------------------------------------------------------------------------------
     @staticmethod
@@ -110,10 +111,19 @@ class DrawingCanvas(QWidget):
         xs = [p.x() for stroke in strokes for p in stroke.points]
         ys = [p.y() for stroke in strokes for p in stroke.points]
         extent = max(max(xs) - min(xs), max(ys) - min(ys))
-        width = max(MIN_NORMALISED_WIDTH, STROKE_FRACTION * extent)
-        image = self._blank()
-        for stroke in strokes:
-            self._draw_stroke(image, Stroke(width, stroke.points))
+        width = round(max(MIN_NORMALISED_WIDTH, STROKE_FRACTION * extent), 1)
+        # The finished strokes at this width are drawn once and kept: while the pen moves, only the stroke being
+        # drawn is drawn again (as on the canvas itself), unless the digit grew enough to change the width.
+        key = (width, tuple(id(stroke) for stroke in self._strokes))
+        if self._evened is None or self._evened[0] != key:
+            finished = self._blank()
+            for stroke in self._strokes:
+                self._draw_stroke(finished, Stroke(width, stroke.points))
+            self._evened = (key, finished)
+        image = self._evened[1]
+        if self._current is not None:
+            image = image.copy()
+            self._draw_stroke(image, Stroke(width, self._current.points))
         return self._as_array(image)
 
     def clear(self) -> None:
