@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import CnndeskError
 
 # Eager (NumPy only), and it must be: a lazily imported submodule named like a function would shadow it.
-from .preprocess import Preprocessed, load_image, preprocess
+from .preprocess import Preprocessed, StrokeWidth, even_strokes, load_image, measure_strokes, preprocess
 
 _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "Attribution": "attribution",
@@ -105,7 +105,9 @@ __all__ = [
     "Preprocessed",
     "ResumePoint",
     "SampleResults",
+    "Snapshot",
     "Splits",
+    "StrokeWidth",
     "TensorDataset",
     "TopPatch",
     "TrainConfig",
@@ -117,7 +119,9 @@ __all__ = [
     "count_parameters",
     "default_gradcam_layer",
     "evaluate",
+    "even_strokes",
     "explain_cell",
+    "fine_tune_config",
     "fit",
     "gradcam_layers",
     "inspect_input",
@@ -130,6 +134,7 @@ __all__ = [
     "load_splits",
     "maximizable_layers",
     "maximize_layer",
+    "measure_strokes",
     "model_config",
     "model_names",
     "model_spec",

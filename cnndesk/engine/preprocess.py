@@ -3,6 +3,12 @@
 MNIST digits were size-normalised to fit a 20×20 box (aspect ratio kept, anti-aliased grey levels) and placed
 in 28×28 with their intensity-weighted centre of mass at the centre. A drawing must go through the same steps or
 a model at 99% on MNIST recognises people's digits poorly. Every step is kept so the UI can show it.
+
+Stroke width matters as much: a small digit drawn with a thick brush fills its loops once scaled to 20 px, and a
+pen-thin one fades to a faint grey trace. The canvas re-draws its strokes from their paths at a width proportional to
+the digit's size; an image has no paths, so ``even_strokes`` measures its strokes along their skeleton and grows
+strokes thinner than MNIST's. Thick ones are left to the models, trained with thickness augmentation: thinning
+them by erosion lost more digits than it saved (bench rows, README).
 """
 
 from __future__ import annotations
@@ -22,6 +28,17 @@ INPUT_SIZE = 28
 DIGIT_BOX = 20
 # Pixels fainter than this fraction of the brightest one do not count as ink when cropping.
 INK_THRESHOLD = 0.05
+# Stroke width as a share of the digit's size: twice the median distance from the ink's skeleton to the paper, over
+# the skeleton's longer side (StrokeWidth.ratio). MNIST's 10,000 test digits measure 0.090 at the 5th percentile,
+# 0.141 median, 0.235 at the 95th; 1.5% of them are under THIN_STROKES. Strokes that thin grow to GROWN_STROKES, the
+# width the canvas draws at (11% of the digit's size). Both were checked on the bench's drawing families.
+THIN_STROKES = 0.077
+GROWN_STROKES = 0.11
+# Strokes are measured and corrected with the ink's longer side near this many pixels (an integer zoom of the image,
+# so the result maps back onto its pixels exactly): enough to tell a 2 px stroke in a 20 px digit from a 3 px one.
+STROKE_WORK_SIZE = 160
+# Ink at least this fraction of its brightest pixel is stroke, for the skeleton (the anti-aliased edge's middle).
+STROKE_LEVEL = 0.5
 
 
 @dataclass(frozen=True)
@@ -35,11 +52,15 @@ class Preprocessed:
     centred: np.ndarray  # 28×28, centre of mass at the centre: what the model sees
     centre_of_mass: tuple[float, float]  # of ``scaled`` (row, col), before the shift
     offset: tuple[int, int] = (0, 0)  # (row, col) of ``scaled``'s top-left corner in ``centred``
+    # The step between ``source`` and ``cropped``, where it ran (an image without stroke paths): ``source`` with
+    # strokes thinner than MNIST's grown (even_strokes), the same shape; ``bbox`` and ``cropped`` are then taken from
+    # it. The very ``source`` array when its strokes were left as they are; None when the step did not run.
+    evened: np.ndarray | None = None
 
     def to_source(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         """A box (x0, y0, x1, y1) on the 28×28 input, in ``source`` pixels: where the drawing had what the model
         saw there (undoing the centring shift and the scaling; may reach past the ink)."""
-        top, left, bottom, right = self.bbox
+        top, left, bottom, right = self.bbox  # ``evened`` has ``source``'s pixels: the box is in both
         x_scale = (right - left) / self.scaled.shape[1]
         y_scale = (bottom - top) / self.scaled.shape[0]
         x0, y0, x1, y1 = box
@@ -79,12 +100,24 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return out[0, 0].clamp_(0.0, 1.0).numpy()
 
 
-def preprocess(image: np.ndarray) -> Preprocessed | None:
-    """MNIST-style preprocessing of a 2-D float image in [0, 1], ink high. None when there is no ink."""
+def _clean(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2:
         raise CnndeskError(f"Expected a 2-D grey image, got shape {image.shape}.")
-    image = np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0).clip(0.0, 1.0)
+    return np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0).clip(0.0, 1.0)
+
+
+def preprocess(image: np.ndarray, even_strokes: bool = False) -> Preprocessed | None:
+    """MNIST-style preprocessing of a 2-D float image in [0, 1], ink high. None when there is no ink.
+
+    ``even_strokes``: first grow strokes thinner than MNIST's to its width for the digit's size (``even_strokes()``),
+    for an image that has no stroke paths — an opened file, a photo. The canvas evens its drawings from their paths.
+    """
+    image = _clean(image)
+    source = image
+    evened = None
+    if even_strokes:
+        image = evened = _even_clean(image)
     bbox = ink_bbox(image)
     if bbox is None:
         return None
@@ -105,7 +138,133 @@ def preprocess(image: np.ndarray) -> Preprocessed | None:
     off_col = int(np.clip(round(INPUT_SIZE / 2 - com_col), 0, INPUT_SIZE - new_w))
     centred = np.zeros((INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
     centred[off_row:off_row + new_h, off_col:off_col + new_w] = scaled
-    return Preprocessed(image, bbox, cropped, scaled, centred, (com_row, com_col), (off_row, off_col))
+    return Preprocessed(source, bbox, cropped, scaled, centred, (com_row, com_col), (off_row, off_col), evened)
+
+
+@dataclass(frozen=True)
+class StrokeWidth:
+    """How thick a digit's strokes are, measured along the skeleton of its ink (in the image's pixels)."""
+
+    width: float  # twice the median distance from the skeleton to the paper: the typical stroke's width
+    extent: float  # the skeleton's longer side: the digit's size, its strokes' thickness left out
+
+    @property
+    def ratio(self) -> float:
+        """The width as a share of the digit's size (MNIST's median is 0.141, see THIN_STROKES)."""
+        return self.width / self.extent
+
+
+@dataclass
+class _Strokes:
+    """A digit's ink at the working zoom: its stroke mask and measure, and how to map back to the image."""
+
+    mask: np.ndarray  # bool, the work image's ink at STROKE_LEVEL
+    width: float  # work pixels
+    extent: float  # work pixels
+    zoom: float  # work pixels per image pixel: an integer, or 1 / an integer
+    origin: tuple[int, int]  # (row, col) in the image of the work image's top-left corner
+
+
+def _zoom_matrix(size: int, factor: int) -> np.ndarray:
+    """(size * factor, size): bilinear upsampling by a whole factor along one axis as a matrix, pixel centres
+    aligned as PyTorch's ``interpolate(..., align_corners=False)`` aligns them (a small matrix product is much
+    quicker than PyTorch's call on these sizes)."""
+    source = np.clip((np.arange(size * factor) + 0.5) / factor - 0.5, 0.0, size - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, size - 1)
+    weight = (source - low).astype(np.float32)
+    matrix = np.zeros((size * factor, size), np.float32)
+    rows = np.arange(size * factor)
+    np.add.at(matrix, (rows, low), 1.0 - weight)
+    np.add.at(matrix, (rows, high), weight)
+    return matrix
+
+
+def _zoom_in(image: np.ndarray, factor: int) -> np.ndarray:
+    return _zoom_matrix(image.shape[0], factor) @ image @ _zoom_matrix(image.shape[1], factor).T
+
+
+def _zoom_out(image: np.ndarray, factor: int) -> np.ndarray:
+    """Each block of factor × factor pixels averaged into one (the shape a multiple of ``factor``)."""
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    return image.reshape(height, factor, width, factor).mean(axis=(1, 3))
+
+
+def _strokes(image: np.ndarray) -> _Strokes | None:
+    """The ink's strokes at a zoom that makes the digit about STROKE_WORK_SIZE px, with room to grow around it."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+
+    bbox = ink_bbox(image)
+    if bbox is None:
+        return None
+    top, left, bottom, right = bbox
+    longer = max(bottom - top, right - left)
+    up = max(1, round(STROKE_WORK_SIZE / longer)) if longer <= STROKE_WORK_SIZE else 1
+    down = 1 if up > 1 else max(1, round(longer / STROKE_WORK_SIZE))
+    # Room for the strokes to grow: at most half the grown width each side, and a pixel for the edge.
+    margin = int(np.ceil(GROWN_STROKES * longer / 2)) + 1
+    top, left = top - margin, left - margin
+    height = -(-(bottom + margin - top) // down) * down  # whole blocks of ``down`` pixels
+    width = -(-(right + margin - left) // down) * down
+    region = np.zeros((height, width), np.float32)
+    src_rows = slice(max(top, 0), min(top + height, image.shape[0]))
+    src_cols = slice(max(left, 0), min(left + width, image.shape[1]))
+    region[src_rows.start - top:src_rows.stop - top, src_cols.start - left:src_cols.stop - left] = \
+        image[src_rows, src_cols]
+    work = _zoom_in(region, up) if up > 1 else _zoom_out(region, down)
+    mask = work > STROKE_LEVEL * float(work.max())
+    skeleton = skeletonize(mask)
+    if not skeleton.any():
+        return None
+    rows, cols = np.nonzero(skeleton)
+    extent = float(max(np.ptp(rows), np.ptp(cols)))
+    inside = ndimage.distance_transform_edt(mask)
+    # The skeleton runs mid-stroke: twice its distance to the paper is the stroke's width (to a pixel).
+    stroke_width = 2.0 * float(np.median(inside[skeleton]))
+    if extent <= stroke_width:  # a dot or a blob, no longer than it is wide: no strokes to measure
+        return None
+    return _Strokes(mask, stroke_width, extent, up if up > 1 else 1.0 / down, (top, left))
+
+
+def measure_strokes(image: np.ndarray) -> StrokeWidth | None:
+    """The stroke width and size of the digit in ``image`` (2-D, [0, 1], ink high); None when there is no ink."""
+    strokes = _strokes(_clean(image))
+    if strokes is None:
+        return None
+    return StrokeWidth(strokes.width / strokes.zoom, strokes.extent / strokes.zoom)
+
+
+def even_strokes(image: np.ndarray) -> np.ndarray:
+    """``image`` (2-D, [0, 1], ink high) with strokes thinner than MNIST's grown to MNIST's width for its size.
+
+    The width is measured along the ink's skeleton (``measure_strokes``). Strokes thinner than THIN_STROKES of the
+    digit's size (a pen-thin line that would fade to a faint trace in 20 px) grow evenly to GROWN_STROKES, the
+    width the canvas draws at; anything else — MNIST's own digits, a drawing already evened from its paths, a thick
+    marker — comes back unchanged. Same shape as ``image``.
+    """
+    return _even_clean(_clean(image))
+
+
+def _even_clean(image: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    strokes = _strokes(image)
+    if strokes is None or strokes.width >= THIN_STROKES * strokes.extent:
+        return image
+    grow = (GROWN_STROKES * strokes.extent - strokes.width) / 2  # work pixels added to each side of a stroke
+    # The paper within ``grow`` of the ink becomes ink, its new edge anti-aliased over a pixel.
+    outside = ndimage.distance_transform_edt(~strokes.mask)
+    work = np.clip(1.0 + grow - outside, 0.0, 1.0).astype(np.float32)
+    # Back to the image's pixels: the zoom's blocks averaged into one pixel each, or the blocks spread out again.
+    zoom = strokes.zoom
+    region = _zoom_out(work, int(zoom)) if zoom >= 1 else _zoom_in(work, round(1 / zoom)).clip(0.0, 1.0)
+    evened = np.zeros_like(image)
+    top, left = strokes.origin
+    rows = slice(max(top, 0), min(top + region.shape[0], image.shape[0]))
+    cols = slice(max(left, 0), min(left + region.shape[1], image.shape[1]))
+    evened[rows, cols] = region[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
+    return evened
 
 
 def to_ink(gray: np.ndarray) -> np.ndarray:

@@ -311,32 +311,103 @@ def preferred_memory_format(model: nn.Module) -> torch.memory_format:
     return torch.channels_last if has_conv else torch.contiguous_format
 
 
+# Training augmentation (augment_batch), for what people's digits do that MNIST's seldom show. Each image draws its
+# own: rotation, scale, shift and slant (degrees, shares, pixels, all either way; rotation and slant reach their
+# limits but mostly stay small, see _spread), an elastic distortion (a random displacement of AUGMENT_ELASTIC px
+# standard deviation at each node of a 4×4 grid, smooth in between) and a stroke thickness (from half a 3×3 erosion to a
+# whole 3×3 dilation of the grey image).
+AUGMENT_ROTATION = 20.0
+AUGMENT_SCALE = 0.1
+AUGMENT_SHIFT = 2.0
+AUGMENT_SLANT = 20.0
+AUGMENT_ELASTIC = 1.0
+AUGMENT_ELASTIC_NODES = 4
+AUGMENT_THICKNESS = (-0.5, 1.0)
+
+
 def augment_batch(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mild random affine (±10°, ±10% scale, ±2 px shift) so the model copes with real handwriting."""
-    n = x.shape[0]
-    rand = torch.rand(n, 4, device=x.device, generator=generator)
-    angle = (rand[:, 0] - 0.5) * math.radians(20.0)
-    scale = 0.9 + rand[:, 1] * 0.2
-    shift = (rand[:, 2:] - 0.5) * (4.0 / 14.0)  # ±2 px in [-1, 1] grid units
+    """Random rotation, scale, shift, slant, elastic distortion and stroke thickness, per image, on a whole batch
+    (N, 1, H, W) in [0, 1]: one sampling pass and one 3×3 neighbourhood pass, so that it costs little per step."""
+    n, _, height, width = x.shape
+    rand = torch.rand(n, 6, device=x.device, generator=generator)
+    angle = _spread(rand[:, 0]) * math.radians(AUGMENT_ROTATION)
+    scale = 1 - AUGMENT_SCALE + rand[:, 1] * (2 * AUGMENT_SCALE)
+    shift = (rand[:, 2:4] - 0.5) * (4 * AUGMENT_SHIFT / width)  # in [-1, 1] grid units
+    shear = torch.tan(_spread(rand[:, 4]) * math.radians(AUGMENT_SLANT))
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    return F.grid_sample(x, affine_grid(theta, x.shape[2], x.shape[3]), mode="bilinear", padding_mode="zeros",
-                         align_corners=False)
+    # Where each output pixel samples the input: rotation and scale after a horizontal shear (the slant).
+    theta = torch.stack([torch.stack([cos, cos * shear - sin, shift[:, 0]], 1),
+                         torch.stack([sin, sin * shear + cos, shift[:, 1]], 1)], 1)
+    nodes = torch.randn(n, 2, AUGMENT_ELASTIC_NODES, AUGMENT_ELASTIC_NODES, device=x.device, generator=generator)
+    # One pixel of border all round, so the thickness pass has its neighbours without padding.
+    grid = sampling_grid(theta, height, width, nodes * (2 * AUGMENT_ELASTIC / width), border=1)
+    sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    out = sampled[:, :, 1:-1, 1:-1]
+    # Thickness: a grey dilation (3×3 maximum) mixed in for thicker strokes; erosion is the dilation of the negative.
+    low, high = AUGMENT_THICKNESS
+    amount = (low + rand[:, 5] * (high - low)).view(n, 1, 1, 1)
+    sign = torch.sign(amount)
+    signed = sampled * sign
+    rows = torch.maximum(torch.maximum(signed[:, :, :-2], signed[:, :, 1:-1]), signed[:, :, 2:])
+    grown = torch.maximum(torch.maximum(rows[..., :-2], rows[..., 1:-1]), rows[..., 2:]) * sign
+    return out + amount.abs() * (grown - out)
 
 
-def affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """``F.affine_grid(theta, (n, c, height, width), align_corners=False)`` as two broadcast multiply-adds.
+def _spread(uniform: torch.Tensor) -> torch.Tensor:
+    """Uniform draws in [0, 1) → [-1, 1), half of them within ±0.25: the square of a uniform size, either way.
+
+    Rotations and slants up to ±20° drawn uniformly cost LeNet5's 2-epoch recipe (seed 0) its 99% on MNIST
+    (98.9–99.0%); drawn so, it keeps it (99.06–99.13%), and the models read rotated drawings as well (bench).
+    """
+    centred = 2 * uniform - 1
+    return centred * centred.abs()
+
+
+_grid_bases: dict[tuple, torch.Tensor] = {}
+
+
+def _grid_basis(height: int, width: int, nodes: int, border: int, device: torch.device) -> torch.Tensor:
+    """(2k, P·2) with k = 3 + nodes², P the grid's pixels: an image's grid, x then y for each pixel, is its 2k
+    coefficients (theta's rows, then the displacement nodes' x and y) times this. Made once per shape."""
+    key = (height, width, nodes, border, str(device))
+    if key not in _grid_bases:
+        # Pixel centres in [-1, 1] units (align_corners=False), the border's one pixel further out.
+        xs = (2 * torch.arange(-border, width + border, dtype=torch.float64) + 1) / width - 1
+        ys = (2 * torch.arange(-border, height + border, dtype=torch.float64) + 1) / height - 1
+        grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+        functions = [grid_x.reshape(-1), grid_y.reshape(-1), torch.ones(grid_x.numel(), dtype=torch.float64)]
+        if nodes:
+            def hats(coords: torch.Tensor) -> torch.Tensor:  # linear interpolation weights between the nodes
+                position = ((coords + 1) / 2 * (nodes - 1)).clamp(0, nodes - 1)
+                return (1 - (position[:, None] - torch.arange(nodes, dtype=torch.float64)).abs()).clamp(min=0)
+
+            functions += list(torch.einsum("ik,jl->klij", hats(ys), hats(xs)).reshape(nodes * nodes, -1))
+        stacked = torch.stack(functions)
+        k, pixels = stacked.shape
+        basis = torch.zeros(2 * k, pixels, 2, dtype=torch.float64)
+        basis[:k, :, 0] = stacked
+        basis[k:, :, 1] = stacked
+        _grid_bases[key] = basis.reshape(2 * k, pixels * 2).to(device=device, dtype=torch.float32)
+    return _grid_bases[key]
+
+
+def sampling_grid(theta: torch.Tensor, height: int, width: int, displacement: torch.Tensor | None = None,
+                  border: int = 0) -> torch.Tensor:
+    """``F.affine_grid(theta, (n, c, height, width), align_corners=False)`` plus a smooth displacement, as one
+    small matrix product: ``displacement`` (n, 2, K, K) in grid units at a K×K grid of nodes over the image,
+    interpolated linearly between them; ``border`` extra pixels all round. (n, height + 2·border, width +
+    2·border, 2).
 
     F.affine_grid multiplies every pixel's (x, y, 1) by theta with a batched matmul whose inner dimension is 3,
     which took longer than the sampling itself (0.4 ms of a 7.7 ms LeNet5 step at batch 128).
     """
     n = theta.shape[0]
-    xs = torch.linspace(-1 + 1 / width, 1 - 1 / width, width, device=theta.device).view(1, 1, width)
-    ys = torch.linspace(-1 + 1 / height, 1 - 1 / height, height, device=theta.device).view(1, height, 1)
-    t = theta.view(n, 6, 1, 1)
-    grid_x = t[:, 0] * xs + t[:, 1] * ys + t[:, 2]
-    grid_y = t[:, 3] * xs + t[:, 4] * ys + t[:, 5]
-    return torch.stack([grid_x, grid_y], dim=-1)
+    nodes = 0 if displacement is None else displacement.shape[-1]
+    # Each image's coefficients: x's theta row and displacements, then y's (the basis's order).
+    per_axis = [theta[:, axis] if displacement is None
+                else torch.cat([theta[:, axis], displacement[:, axis].reshape(n, -1)], 1) for axis in (0, 1)]
+    grid = torch.cat(per_axis, 1) @ _grid_basis(height, width, nodes, border, theta.device)
+    return grid.view(n, height + 2 * border, width + 2 * border, 2)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cnndesk.engine import CnndeskError, load_image, preprocess
-from cnndesk.engine.preprocess import INK_THRESHOLD, to_ink
+from cnndesk.engine.preprocess import (
+    GROWN_STROKES,
+    INK_THRESHOLD,
+    THIN_STROKES,
+    even_strokes,
+    measure_strokes,
+    to_ink,
+)
 
 FIELD_CENTRE = 14.0  # where MNIST puts the centre of mass, in index coordinates
 
@@ -390,3 +397,131 @@ def test_a_box_on_the_model_input_maps_back_to_where_the_drawing_had_it():
     wx0, wy0, wx1, wy1 = prepared.to_source((0, 0, 28, 28))
     assert wx0 < 150 and wx1 > 230 and wy0 < 40 and wy1 > 120
     assert (wx0 + wx1) / 2 == pytest.approx(190, abs=4.0) and (wy0 + wy1) / 2 == pytest.approx(80, abs=4.0)
+
+
+# ---------------------------------------------------------------- stroke width (images without stroke paths)
+
+
+def mnist_enlarged(mnist, indices) -> np.ndarray:
+    """MNIST test digits ×10 (bilinear), as a 280×280 scan of them would be."""
+    import torch
+
+    images = mnist.test.float_images()[list(indices)]
+    return torch.nn.functional.interpolate(images, scale_factor=10, mode="bilinear")[:, 0].clamp(0, 1).numpy()
+
+
+def holes(image: np.ndarray) -> int:
+    """Paper regions the ink closes off from the border: a 0 has one, an 8 two."""
+    from scipy import ndimage
+
+    _, count = ndimage.label(np.pad(image < 0.5, 1, constant_values=True))
+    return count - 1
+
+
+def pen_drawing(mnist, index: int, width: float) -> np.ndarray:
+    from cnndesk.engine.bench import DrawingFamily, digit_centre_line, render_drawing
+
+    digit = mnist.test.float_images()[index, 0].numpy()
+    return render_drawing(digit_centre_line(digit), DrawingFamily("pen", "a pen", 180, width))
+
+
+def test_a_pen_thin_digit_grows_to_the_width_the_canvas_draws_and_keeps_its_loop(mnist):
+    thin = pen_drawing(mnist, 3, width=3)  # test image 3 is a 0
+    before = measure_strokes(thin)
+    assert before.ratio < THIN_STROKES
+    evened = even_strokes(thin)
+    after = measure_strokes(evened)
+    assert after.ratio == pytest.approx(GROWN_STROKES, abs=0.015)
+    assert after.extent == pytest.approx(before.extent, rel=0.03)  # the digit keeps its size ...
+    assert holes(thin) == holes(evened) == 1  # ... and its loop
+    # The grown strokes lie along the thin ones: nothing moved.
+    assert correlation(preprocess(thin).centred, preprocess(evened).centred) > 0.6
+    np.testing.assert_allclose(centre_of_mass(evened), centre_of_mass(thin), atol=1.5)
+
+
+def test_strokes_of_mnist_width_and_thicker_come_back_unchanged(mnist):
+    for width in (22, 44):  # the default brush on a 180 px digit, and a marker
+        drawing = pen_drawing(mnist, 3, width)
+        np.testing.assert_array_equal(even_strokes(drawing), drawing)
+    scans = mnist_enlarged(mnist, range(100))
+    unchanged = sum(np.array_equal(even_strokes(scan), scan) for scan in scans)
+    assert unchanged >= 90  # MNIST's thinnest 5% are grown
+
+
+def test_the_evened_image_is_a_step_of_its_own(mnist):
+    thin = pen_drawing(mnist, 3, width=3)
+    plain = preprocess(thin)
+    assert plain.evened is None
+    prepared = preprocess(thin, even_strokes=True)
+    np.testing.assert_array_equal(prepared.source, thin)  # the image as opened
+    assert prepared.evened.shape == thin.shape and prepared.evened.dtype == np.float32
+    np.testing.assert_array_equal(prepared.evened, even_strokes(thin))
+    top, left, bottom, right = prepared.bbox  # the crop is the evened image's
+    np.testing.assert_array_equal(prepared.cropped, prepared.evened[top:bottom, left:right])
+    # The box still maps back onto the opened image's pixels: the whole input covers the digit there.
+    x0, y0, x1, y1 = prepared.to_source((0, 0, 28, 28))
+    rows, cols = np.nonzero(thin > 0.5)
+    assert x0 < cols.min() and x1 > cols.max() and y0 < rows.min() and y1 > rows.max()
+    kept = preprocess(pen_drawing(mnist, 3, width=22), even_strokes=True)
+    assert kept.evened is kept.source  # already MNIST-like: the very same image
+
+
+@pytest.mark.parametrize("image", [np.zeros((280, 280)), np.full((28, 28), np.nan), np.zeros((0, 0))],
+                         ids=["blank", "nan", "empty"])
+def test_evening_a_blank_image_finds_no_digit(image):
+    assert preprocess(image, even_strokes=True) is None
+    assert measure_strokes(image) is None
+
+
+def test_a_dot_has_no_strokes_to_even():
+    dot = np.zeros((100, 100), np.float32)
+    dot[50, 50] = 1.0
+    assert measure_strokes(dot) is None
+    np.testing.assert_array_equal(even_strokes(dot), dot)
+
+
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawings())
+def test_any_drawing_can_be_evened(canvas):
+    evened = even_strokes(canvas)
+    assert evened.shape == canvas.shape and evened.dtype == np.float32
+    assert np.isfinite(evened).all() and evened.min() >= 0.0 and evened.max() <= 1.0
+    result = preprocess(canvas, even_strokes=True)
+    assert result is not None and result.centred.shape == (28, 28)
+
+
+@pytest.fixture(scope="module")
+def bundled_lenet5():
+    from cnndesk.engine import load_model
+    from cnndesk.locations import pretrained_path
+
+    if not pretrained_path("lenet5").exists():
+        pytest.skip("bundled LeNet5 weights missing")
+    model, _ = load_model(None)
+    return model
+
+
+def lenet5_correct(model, images: list[np.ndarray], labels: np.ndarray, even: bool) -> int:
+    import torch
+
+    from cnndesk.engine import predict_probabilities
+
+    inputs = torch.from_numpy(np.stack([preprocess(image, even_strokes=even).centred for image in images]))
+    return int((predict_probabilities(model, inputs[:, None]).argmax(1).numpy() == labels).sum())
+
+
+def test_evening_costs_lenet5_no_mnist_digit(mnist, bundled_lenet5):
+    """MNIST's own digits, scanned at ×10 and read as an opened image: the step must leave them readable."""
+    indices = range(0, 10000, 50)  # 200 digits, every class
+    scans = list(mnist_enlarged(mnist, indices))
+    labels = mnist.test.labels[list(indices)].numpy()
+    assert lenet5_correct(bundled_lenet5, scans, labels, even=True) >= lenet5_correct(bundled_lenet5, scans, labels,
+                                                                                      even=False)
+
+
+def test_evening_lets_lenet5_read_pen_thin_digits(mnist, bundled_lenet5):
+    indices = range(0, 10000, 125)  # 80 digits
+    drawings = [pen_drawing(mnist, index, width=2) for index in indices]
+    labels = mnist.test.labels[list(indices)].numpy()
+    assert lenet5_correct(bundled_lenet5, drawings, labels, even=True) >= lenet5_correct(
+        bundled_lenet5, drawings, labels, even=False) + 3

@@ -28,7 +28,7 @@ from cnndesk.engine import (
     evaluate,
     fit,
 )
-from cnndesk.engine.train import affine_grid, augment_batch
+from cnndesk.engine.train import augment_batch, sampling_grid
 
 
 def small_config(**overrides) -> TrainConfig:
@@ -509,7 +509,7 @@ def test_affine_grid_matches_torch(height, width):
     """The augmentation's sampling grid is exactly torch's F.affine_grid (align_corners=False), only faster."""
     theta = torch.randn(16, 2, 3, generator=torch.Generator().manual_seed(1))
     expected = torch.nn.functional.affine_grid(theta, [16, 1, height, width], align_corners=False)
-    torch.testing.assert_close(affine_grid(theta, height, width), expected)
+    torch.testing.assert_close(sampling_grid(theta, height, width), expected)
 
 
 def test_augment_batch_keeps_shape_and_range_and_is_mild(mnist):
@@ -521,15 +521,17 @@ def test_augment_batch_keeps_shape_and_range_and_is_mild(mnist):
     again = augment_batch(x, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)
 
-    # ±10° about the centre, ±10 % scale, ±2 px shift: the digit moves a little and keeps its size
+    # ±20° about the centre, ±10 % scale, ±2 px shift, slant, a 1 px elastic distortion: the digit moves a little
     def centre(t: torch.Tensor) -> torch.Tensor:
         grid = torch.arange(28.0)
         mass = t.sum(dim=(1, 2, 3))
         return torch.stack([(t.sum(dim=3)[:, 0] * grid).sum(1) / mass, (t.sum(dim=2)[:, 0] * grid).sum(1) / mass], 1)
 
-    assert float((centre(out) - centre(x)).norm(dim=1).max()) < 4.0
+    assert float((centre(out) - centre(x)).norm(dim=1).max()) < 5.0
+    # ... and its strokes from half an erosion to a whole dilation thinner or thicker: the ink keeps its order of
+    # magnitude (tests/engine/test_robustness.py checks each part)
     ratio = out.sum(dim=(1, 2, 3)) / x.sum(dim=(1, 2, 3))
-    assert float(ratio.min()) > 0.75 and float(ratio.max()) < 1.3
+    assert float(ratio.min()) > 0.4 and float(ratio.max()) < 3.0
 
 
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
