@@ -30,6 +30,9 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "TensorDataset": "data",
     "load_mnist": "data",
     "load_splits": "data",
+    "load_folder": "data",
+    "DigitFolder": "digits",
+    "fine_tune_config": "digits",
     "CellExplanation": "explain",
     "Contribution": "explain",
     "explain_cell": "explain",
@@ -39,6 +42,11 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "HealthWarning": "health",
     "LayerHealth": "health",
     "LayerHealthMonitor": "health",
+    "MAX_SNAPSHOTS": "history",
+    "HistoryRecorder": "history",
+    "Snapshot": "history",
+    "TrainingHistory": "history",
+    "load_history": "history",
     "Inspection": "inspect",
     "LayerActivation": "inspect",
     "LayerFilters": "inspect",
@@ -80,6 +88,7 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
 }
 
 __all__ = [
+    "MAX_SNAPSHOTS",
     "MODELS",
     "Attribution",
     "BatchMetrics",
@@ -87,12 +96,14 @@ __all__ = [
     "ChannelWants",
     "CnndeskError",
     "Contribution",
+    "DigitFolder",
     "EpochMetrics",
     "Evaluation",
     "FitInfo",
     "FitResult",
     "HealthSample",
     "HealthWarning",
+    "HistoryRecorder",
     "Inspection",
     "LayerActivation",
     "LayerFilters",
@@ -113,6 +124,7 @@ __all__ = [
     "TrainConfig",
     "TrainingCallback",
     "TrainingControl",
+    "TrainingHistory",
     "attribute",
     "available_devices",
     "build_model",
@@ -127,6 +139,8 @@ __all__ = [
     "inspect_input",
     "layer_activation",
     "layer_filters",
+    "load_folder",
+    "load_history",
     "load_image",
     "load_mnist",
     "load_model",
@@ -166,9 +180,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .attribution import Attribution, attribute, default_gradcam_layer, gradcam_layers
     from .checkpoint import load_model, read_metadata, save_checkpoint
-    from .data import Splits, TensorDataset, load_mnist, load_splits
+    from .data import Splits, TensorDataset, load_folder, load_mnist, load_splits
+    from .digits import DigitFolder, fine_tune_config
     from .explain import CellExplanation, Contribution, explain_cell, layer_activation, receptive_field
     from .health import HealthSample, HealthWarning, LayerHealth, LayerHealthMonitor
+    from .history import MAX_SNAPSHOTS, HistoryRecorder, Snapshot, TrainingHistory, load_history
     from .inspect import (
         Inspection,
         LayerActivation,

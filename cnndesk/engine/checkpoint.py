@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -20,6 +20,9 @@ from cnndesk.locations import pretrained_path
 
 from .errors import CnndeskError
 from .models import Network, build_model
+
+if TYPE_CHECKING:
+    from .history import TrainingHistory
 
 FORMAT = "cnndesk.checkpoint"
 VERSION = 1
@@ -44,6 +47,7 @@ def atomic_write(path: Path, write: Any) -> None:
 
 
 OPTIMIZER_PREFIX = "optimizer."
+HISTORY_PREFIX = "history."  # training history snapshots (history.py): history.{index}.{state_dict key}
 
 
 def _optimizer_payload(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -65,9 +69,12 @@ def save_checkpoint(
     training: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     resume: dict[str, Any] | None = None,
+    snapshots: TrainingHistory | None = None,
 ) -> Path:
     """Save weights and metadata. ``resume`` ({"optimizer": state_dict, "scheduler": state_dict | None,
-    "epochs_completed": n}) makes the checkpoint resumable: the run continues where it stopped."""
+    "epochs_completed": n}) makes the checkpoint resumable: the run continues where it stopped. ``snapshots``: the
+    run's training history (``history.{index}.{param}`` tensors, its fields in the header's ``history`` entry);
+    it must fit ``model`` (CnndeskError), and should hold no snapshot later than ``model``'s weights."""
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_name(path.name + ".safetensors")
@@ -84,6 +91,11 @@ def save_checkpoint(
         tensors.update(optimizer_tensors)
         header["resume"] = {"epochs_completed": resume["epochs_completed"], "optimizer": optimizer_json,
                             "scheduler": resume.get("scheduler")}
+    if snapshots:  # (an empty history is no history)
+        from .history import HISTORY_KEY, history_payload
+
+        history_tensors, header[HISTORY_KEY] = history_payload(snapshots, model)
+        tensors.update(history_tensors)
     metadata = {METADATA_KEY: json.dumps(header)}
     try:
         atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
@@ -133,7 +145,9 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
     except (CnndeskError, TypeError, ValueError) as exc:
         raise CnndeskError(f"{path} needs a model this cnndesk cannot build: {exc}") from None
     with safe_open(str(path), framework="pt") as handle:
-        state = {key: handle.get_tensor(key) for key in handle.keys() if not key.startswith(OPTIMIZER_PREFIX)}  # noqa: SIM118
+        # Only the model's own tensors: safe_open reads lazily, so optimizer state and history cost nothing here.
+        state = {key: handle.get_tensor(key) for key in handle.keys()  # noqa: SIM118
+                 if not key.startswith((OPTIMIZER_PREFIX, HISTORY_PREFIX))}
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from torch import nn
 from .data import Splits, TensorDataset, load_splits
 from .errors import CnndeskError
 from .models import Network, build_model, count_parameters, model_config, model_spec
+
+if TYPE_CHECKING:
+    from .history import HistoryRecorder, Snapshot, TrainingHistory
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -178,6 +181,9 @@ class FitResult:
     epochs_trained: float = 0.0  # the run's, fractions included: 1.75 = three quarters into epoch 2
     stop_reason: str | None = None  # STOP_USER, STOP_TARGET, STOP_DIVERGED; None: every epoch trained
     divergence: Divergence | None = None
+    # The run's weight snapshots (a resumed run's earlier ones included), the last one the final weights unless
+    # the run diverged; None when fit(record_history=False).
+    snapshots: TrainingHistory | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -205,6 +211,8 @@ class TrainingCallback:
     def on_batches(self, batches: Sequence[BatchMetrics]) -> None: ...
     def on_epoch_end(self, metrics: EpochMetrics) -> None: ...
     def on_fit_end(self, result: FitResult) -> None: ...
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """The run kept a weight snapshot for its history (``info.loop.recorder.history``: all of them so far)."""
 
 
 class TrainingControl:
@@ -569,6 +577,7 @@ class FitLoop:
         self.divergence: Divergence | None = None
         self.last_evaluation: Evaluation | None = None
         self._evaluated_at = -1
+        self.recorder: HistoryRecorder | None = None  # takes the run's weight snapshots (fit's record_history)
 
     def request_stop(self, reason: str, divergence: Divergence | None = None) -> None:
         """End the run after this batch. The first reason given is the one reported."""
@@ -731,6 +740,7 @@ class Autosave(TrainingCallback):
             {"test_accuracy": metrics.test_accuracy, "epochs_completed": metrics.epoch,
              "history": [asdict(h) for h in loop.history]},
             resume=loop.resume_state(),
+            snapshots=loop.recorder.history if loop.recorder is not None else None,
         )
         self.saved_epoch = metrics.epoch
 
@@ -790,6 +800,7 @@ def fit(
     autosave_path: str | Path | None = None,
     resume_from: str | Path | None = None,
     init_from: str | Path | Network | None = None,
+    record_history: bool = True,
 ) -> FitResult:
     """Train a model as ``config`` says. Returns when done, stopped, diverged, or the target is reached.
 
@@ -797,7 +808,8 @@ def fit(
     epoch). ``resume_from``: continue such a checkpoint's run, optimizer and schedule included, after checking
     every tensor and field of it; every epoch is seeded from ``config.seed`` and its number, so a resumed run
     matches an uninterrupted one. ``init_from``: start from a checkpoint's (or a model's) weights with a fresh
-    optimizer, for fine-tuning.
+    optimizer, for fine-tuning. ``record_history``: keep weight snapshots for the replay (``FitResult.snapshots``,
+    and the autosaved checkpoint; a resumed run continues its checkpoint's history).
     """
     config.validate()
     if resume_from is not None and init_from is not None:
@@ -855,13 +867,19 @@ def fit(
         start_epoch = resume_state["epochs_completed"] + 1
 
     loop = FitLoop(config, model, optimizer, scheduler, test, batches, history, start_epoch)
+    if record_history:
+        from .history import HistoryRecorder, load_history
+
+        loop.recorder = HistoryRecorder(load_history(resume_from) if resume_from is not None else None)
     thread_limit = ThreadLimit(control, tune=device.type == "cpu")
-    hooks: list[TrainingCallback] = [thread_limit, DivergenceGuard()]
+    hooks: list[TrainingCallback] = [thread_limit, DivergenceGuard(), *([loop.recorder] if loop.recorder else [])]
     if autosave_path is not None:
         hooks.append(Autosave(autosave_path))
     if config.target_accuracy is not None and len(test):
         hooks.append(TargetAccuracy(config.target_accuracy))
     hooks.extend(callbacks)
+    if loop.recorder is not None:
+        loop.recorder.listeners = [hook for hook in hooks if hook is not loop.recorder]
     try:
         return _run(loop, hooks, control, device, train, batch_size, memory_format, report_interval)
     finally:
@@ -1008,6 +1026,7 @@ def _run(loop: FitLoop, hooks: Sequence[TrainingCallback], control: TrainingCont
         epochs_trained=loop.step / batches,
         stop_reason=loop.stop_reason,
         divergence=loop.divergence,
+        snapshots=loop.recorder.finish() if loop.recorder is not None else None,
     )
     for cb in hooks:
         cb.on_fit_end(result)

@@ -1,7 +1,7 @@
 """Training runs, for the command line and the window alike: plan one, run it, save it by one rule, queue them.
 
 The rule, written once: **what is shown is what is saved.** A run writes its checkpoint after every whole epoch
-(resumable). When it ends:
+(resumable), with its training history (weight snapshots) up to that epoch. When it ends:
 
 - finished, or the target reached: the trained model is saved and becomes the current model;
 - stopped (Stop, Ctrl+C) or diverged: the file keeps the last whole epoch, and that file's model, not the weights
@@ -246,7 +246,7 @@ class RunController:
         try:
             result = fit(plan.config, callbacks=[*([autosave] if autosave else []), *callbacks], control=control,
                          splits=splits, report_interval=report_interval, resume_from=plan.resume_from,
-                         init_from=plan.init_from)
+                         init_from=plan.init_from, record_history=plan.save)  # a run that saves nothing: no replay
             return self._settle(plan, result, path, started, autosave)
         finally:
             with self._lock:
@@ -318,12 +318,15 @@ class RunController:
             return RunOutcome(plan, status, result, None, result.model, test_accuracy=result.test_accuracy,
                               epochs=result.epochs_completed)
         if succeeded:
-            save_checkpoint(result.model, path, plan.config.to_dict(), result.metrics(), resume=result.resume_state)
+            # The snapshots end with the saved weights (the last one is the final model).
+            save_checkpoint(result.model, path, plan.config.to_dict(), result.metrics(), resume=result.resume_state,
+                            snapshots=result.snapshots)
             meta = {"model": result.model.config, "training": plan.config.to_dict(), "metrics": result.metrics()}
             path = self._rename(plan, path, started, result.test_accuracy)
             return RunOutcome(plan, status, result, path, result.model, meta, result.test_accuracy,
                               result.epochs_completed, resumable=result.resume_state is not None)
-        # Stopped or diverged: the file holds the last whole epoch this run (or the run it resumed) saved.
+        # Stopped or diverged: the file holds the last whole epoch this run (or the run it resumed) saved, and the
+        # history up to that epoch (Autosave wrote them together), never the snapshots taken after it.
         holds_resumed_run = plan.resume is not None and path == plan.resume.path
         if autosave.saved_epoch is None and not holds_resumed_run:
             return RunOutcome(plan, status if status == DIVERGED else NOTHING_SAVED, result, None, None)
