@@ -11,6 +11,10 @@ model it saved — or, if it saved none, the previous model — is current again
 
 A second model can be pinned beside the current one (``pin``), as a CPU copy of its own that nothing trains or
 reloads; every refresh inspects the input with it too, to compare both models on the same drawing.
+
+A model trained in cnndesk keeps its run's history: weight snapshots from its first step to its last (``history``).
+``show_snapshot(k)`` shows the network as it was at snapshot k — every view follows, as for a run's weights —
+and ``show_snapshot(None)`` goes back to the model's own weights (or, while a run trains, to its latest ones).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from cnndesk.locations import is_pretrained
 TEST_IMAGE_SCALE = 10  # a 28×28 test image shown on the 280×280 canvas
 
 if TYPE_CHECKING:
-    from cnndesk.engine import Evaluation, Inspection, Network, Predictor, Preprocessed
+    from cnndesk.engine import Evaluation, Inspection, Network, Predictor, Preprocessed, TrainingHistory
     from cnndesk.engine.explain import CellExplanation
 
     from .runs import RunOutcome
@@ -125,6 +129,13 @@ class Session:
         self.pinned_inspection: Inspection | None = None  # the input through the pinned model, as ``inspection``
         self._pinned_predictor: Predictor | None = None
         self.pinned_changed = Event()  # (CurrentModel | None): pinned or unpinned
+        # The training history of the network shown (its checkpoint's, or the run's so far), and the snapshot of it
+        # the views show (None: the network's own, latest weights).
+        self.history: TrainingHistory | None = None
+        self.snapshot: int | None = None
+        self._live_weights: dict[str, Any] | None = None  # a run's latest weights, held while a snapshot is shown
+        self.history_changed = Event()  # (TrainingHistory | None)
+        self.snapshot_changed = Event()  # (int | None)
 
     # -- the model ---------------------------------------------------------------------------------------
     def start_predicting(self, predictor: Predictor) -> None:
@@ -133,20 +144,24 @@ class Session:
         if self.model is not None:
             self._show(self.model.model)
 
-    def set_model(self, model: Network, meta: dict[str, Any], path: Path | None, saved: bool = True) -> CurrentModel:
+    def set_model(self, model: Network, meta: dict[str, Any], path: Path | None, saved: bool = True,
+                  history: TrainingHistory | None = None) -> CurrentModel:
+        """Make ``model`` current; ``history``: its run's snapshots, if it has them."""
         self.model = CurrentModel(model, meta, Path(path) if path is not None else None, saved and path is not None)
         self.following_run = False
+        self._set_history(history if history is not None and history.model_config == model.config else None)
         self.model_changed.emit(self.model)
         if self.predictor is not None:
             self._show(model)
         return self.model
 
     def open_model(self, path: str | Path) -> CurrentModel:
-        """Load a checkpoint and make it current; CnndeskError (and no change) if it cannot be loaded."""
-        from cnndesk.engine import load_model
+        """Load a checkpoint (and its training history, if it has one) and make it current; CnndeskError (and no
+        change) if it cannot be loaded."""
+        from cnndesk.engine import load_history, load_model
 
         model, meta = load_model(path)
-        return self.set_model(model, meta, Path(path))
+        return self.set_model(model, meta, Path(path), history=load_history(path))
 
     def save_model(self, path: str | Path) -> Path:
         """Write the current model to ``path`` (atomically); it is then the current model's file."""
@@ -155,7 +170,8 @@ class Session:
         current = self.model
         if current is None:
             raise ValueError("There is no model to save.")
-        saved = save_checkpoint(current.model, path, current.meta.get("training"), current.meta.get("metrics"))
+        saved = save_checkpoint(current.model, path, current.meta.get("training"), current.meta.get("metrics"),
+                                snapshots=None if self.following_run else self.history)
         self.model = CurrentModel(current.model, current.meta, saved, True)
         self.model_changed.emit(self.model)
         return saved
@@ -189,12 +205,22 @@ class Session:
     def follow_run(self, network: Network) -> None:
         """A run started training ``network`` (freshly built): the views follow its weights until it ends."""
         self.following_run = True
+        self._set_history(None)
         if self.predictor is not None:
             self._show(network)
 
+    def run_history(self, history: TrainingHistory) -> None:
+        """The run in progress took a snapshot: ``history`` holds all of them so far."""
+        if self.following_run:
+            self._set_history(history)
+
     def load_weights(self, state: dict[str, Any]) -> None:
-        """A weight snapshot of the run in progress (ignored once the run has ended)."""
+        """A weight snapshot of the run in progress (ignored once the run has ended). While one of the run's history
+        snapshots is shown, the views stay on it: the latest weights wait until ``show_snapshot(None)``."""
         if not self.following_run or self.predictor is None:
+            return
+        if self.snapshot is not None:
+            self._live_weights = state
             return
         self.predictor.load_weights(state)
         if self.evaluation is not None:
@@ -208,17 +234,70 @@ class Session:
         is shown again (False) — what the views showed while it trained is not kept."""
         self.following_run = False
         if outcome.model is not None:
-            self.set_model(outcome.model, outcome.meta, outcome.checkpoint, saved=outcome.checkpoint is not None)
+            snapshots = outcome.result.snapshots if outcome.result is not None else None
+            if outcome.checkpoint is not None and (snapshots is None or outcome.model is not outcome.result.model):
+                snapshots = self._saved_history(outcome.checkpoint)  # the file's model: the file's history
+            self.set_model(outcome.model, outcome.meta, outcome.checkpoint, saved=outcome.checkpoint is not None,
+                           history=snapshots)
             return True
+        self._set_history(None)
         if self.model is not None and self.predictor is not None:
             self._show(self.model.model)
         return False
 
+    @staticmethod
+    def _saved_history(path: Path) -> TrainingHistory | None:
+        from cnndesk.engine import load_history
+        from cnndesk.errors import CnndeskError
+
+        try:
+            return load_history(path)
+        except CnndeskError:
+            return None  # the model is what matters; a damaged history is only not shown
+
+    # -- the run's history ---------------------------------------------------------------------------------
+    def show_snapshot(self, index: int | None) -> None:
+        """Show the network as it was at snapshot ``index`` of ``history`` (None: its own, latest weights)."""
+        if self.predictor is None or self.history is None:
+            index = None
+        elif index is not None and not 0 <= index < len(self.history):
+            raise IndexError(f"No snapshot {index}: the history has {len(self.history)}.")
+        if index == self.snapshot:
+            return
+        if index is not None:
+            self.history.load_into(self.predictor.model, index)
+        elif self.predictor is not None:
+            latest = self._live_weights if self.following_run else None
+            if latest is None and self.model is not None and not self.following_run:
+                latest = self.model.model.state_dict()
+            if latest is not None:
+                self.predictor.load_weights(latest)
+        self._live_weights = None
+        self.snapshot = index
+        if self.evaluation is not None:
+            self.set_evaluation(None)  # of other weights
+        self.snapshot_changed.emit(index)
+        if self.predictor is not None:
+            self.weights_changed.emit(self.predictor.model)
+            if self.input is not None:
+                self.refresh()
+
+    def _set_history(self, history: TrainingHistory | None) -> None:
+        if history is None and self.history is None:
+            return
+        if history is not self.history and self.snapshot is not None and history is None:
+            self.snapshot = None  # the weights it showed belong to a history that is gone
+            self._live_weights = None
+            self.snapshot_changed.emit(None)
+        self.history = history
+        self.history_changed.emit(history)
+
 
     # -- the input ---------------------------------------------------------------------------------------
-    def set_drawing(self, ink: np.ndarray | None) -> None:
-        """The canvas's ink (None: empty), through MNIST's own preprocessing."""
-        self.set_input(None if ink is None else preprocess(ink))
+    def set_drawing(self, ink: np.ndarray | None, even_strokes: bool = False) -> None:
+        """The canvas's ink (None: empty), through MNIST's own preprocessing; ``even_strokes`` for ink without stroke
+        paths (an opened image): its strokes are brought to MNIST's width first, as the canvas does from paths."""
+        self.set_input(None if ink is None else preprocess(ink, even_strokes=even_strokes))
 
     def show_test_image(self, index: int) -> Preprocessed:
         """MNIST test image ``index`` becomes the current input, exactly as the model was tested on it (no
@@ -287,6 +366,10 @@ class Session:
 
     def _show(self, network: Network) -> None:
         assert self.predictor is not None
+        if self.snapshot is not None:
+            self.snapshot = None  # a network's own weights now
+            self._live_weights = None
+            self.snapshot_changed.emit(None)
         self.predictor.set_model(network)
         self._field = None
         if self.evaluation is not None:

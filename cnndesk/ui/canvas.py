@@ -100,6 +100,10 @@ class DrawingCanvas(QWidget):
         rows = buffer[: image.bytesPerLine() * CANVAS_SIZE].reshape(CANVAS_SIZE, image.bytesPerLine())
         return rows[:, :CANVAS_SIZE].astype(np.float32) / 255.0
 
+    def has_image(self) -> bool:
+        """An opened image is part of the drawing (its strokes have no paths to draw again)."""
+        return self._background is not None
+
     def normalised_ink(self) -> np.ndarray:
         """The drawing as the model should see it: its strokes drawn again at a width proportional to the digit's
         size (STROKE_FRACTION of its longer side, as MNIST's strokes are to its 20 px box), whatever the brush —

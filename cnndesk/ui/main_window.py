@@ -35,7 +35,7 @@ from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
 from .panels.attribution import AttributionPanel
-from .panels.base import BOTTOM, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, Panel
+from .panels.base import BOTTOM, BOTTOM_CORNER, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, Panel
 from .panels.drawing import DrawingPanel
 from .panels.experiments import ExperimentsTab
 from .panels.files import ModelFilesPanel
@@ -44,6 +44,7 @@ from .panels.health import HealthPanel
 from .panels.layers import LayersPanel, SummaryPanel
 from .panels.my_digits import MyDigitsTab
 from .panels.prediction import PredictionPanel
+from .panels.replay import ReplayPanel
 from .panels.restore import RestorePanel
 from .panels.side_by_side import SideBySidePanel
 from .panels.test_set import TestSetPanel
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
                                     HealthPanel(self), AttributionPanel(self), TestSetPanel(self), SummaryPanel(self),
                                     SideBySidePanel(self), training, ExperimentsTab(self, training), MyDigitsTab(self),
-                                    RestorePanel(self, training, files)]
+                                    ReplayPanel(self), RestorePanel(self, training, files)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
         self._build_menus()
@@ -250,6 +251,8 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             if panel.area == BOTTOM:
                 self.bottomTabs.addTab(panel.engine_widget(), panel.title())
+            elif panel.area == BOTTOM_CORNER:
+                self.bottomTabs.setCornerWidget(panel.engine_widget(), Qt.Corner.TopRightCorner)
         self.mainSplitter.setSizes(sizes)  # the canvas stays where it is, under the pen
         if self.statusBar().currentMessage() == self.tr("Loading PyTorch…"):
             self.statusBar().clearMessage()

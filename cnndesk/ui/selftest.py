@@ -90,7 +90,8 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     why_views = [window.probabilities.viewport(), window.attributionView.graphics.viewport(),
                  window.inputView.viewport(), window.predictionLabel]
     paints = PaintCounter(layer_views + why_views[1:2] + [window.cellExplainer.graphics.viewport(),
-                                                          window.cellExplainer.formula])
+                                                          window.cellExplainer.formula,
+                                                          window.filtersView.graphics.viewport()])
     tabs = window.inspectTabs
 
     def show_tab(widget: QWidget) -> None:
@@ -203,7 +204,34 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     timer.stop()
     result = outcome["result"]
 
-    # 2. Drawing while another run trains: feedback latency under load, with the layers and then with the saliency
+    # 2. The replay: the run just trained keeps its snapshots; each slider move until the views show that step.
+    def replay_and_time(views: list[QWidget]) -> list[float]:
+        slider = window.historySlider
+        latencies = []
+        positions = [*range(slider.maximum() + 1), *range(slider.maximum() - 1, -1, -3)]
+        for position in positions:
+            if position == slider.value():
+                continue
+            before = window.predictions_made
+            paints.reset()
+            start = time.perf_counter()
+            slider.setValue(position)
+            deadline = start + PAINT_TIMEOUT_S
+            while (window.predictions_made == before or not paints.all_painted(views)) \
+                    and time.perf_counter() < deadline:
+                app.processEvents()
+            latencies.append((time.perf_counter() - start) * 1000)
+        window.show_latest()
+        app.processEvents()
+        return latencies
+
+    replay = replay_and_time(layer_views[:2]) if window.session.history is not None else []
+    show_tab(window.filterPages)
+    replay_filters = replay_and_time([*layer_views[:1], window.filtersView.graphics.viewport()]) \
+        if window.session.history is not None else []
+    show_tab(window.layersSplitter)
+
+    # 3. Drawing while another run trains: feedback latency under load, with the layers and then with the saliency
     #    map in front.
     train(45000)  # long enough for both strokes
     busy = draw_and_time() if window.runner.is_running() else []
@@ -227,6 +255,9 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
         "draw_saliency_training_p95_ms": _percentile(saliency_busy, 95),
         "explain_click_p95_ms": _percentile(explain, 95),
         "explain_click_median_ms": _percentile(explain, 50),
+        "replay_p95_ms": _percentile(replay, 95),
+        "replay_filters_p95_ms": _percentile(replay_filters, 95),
+        "replay_snapshots": 0 if window.session.history is None else len(window.session.history),
         "stroke_points": STROKE_POINTS,
         "timer_gap_max_ms": float(np.max(gaps)),
         "timer_gap_p99_ms": float(np.percentile(gaps, 99)),

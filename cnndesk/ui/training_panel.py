@@ -32,7 +32,7 @@ from cnndesk.engine.models import ACTIVATIONS, INITS, POOLINGS
 from cnndesk.session.smoothing import LossSmoother
 from cnndesk.session.text import format_eta
 
-from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
+from .plotting import SELECTION_RGB, bound_accuracy_axis, pg, reset_accuracy_axis
 
 # What each builder option does, for its widget's tooltip when the model takes it (translated where shown).
 OPTION_TIPS = {
@@ -261,6 +261,14 @@ class TrainingPanel(QWidget):
             pen=pg.mkPen((214, 96, 40), width=2), symbol="s", symbolSize=6, symbolBrush=(214, 96, 40),
             name=self.tr("test")))
         bound_accuracy_axis(self.accuracyPlot)
+        # Where the replay is (the snapshot shown): the same orange as every other selection in the window.
+        self.snapshotMarks = []
+        for plot in (self.lossPlot, self.accuracyPlot):
+            mark = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(SELECTION_RGB, width=2))
+            mark.setToolTip(self.tr("The training step the views show (the replay)"))
+            mark.hide()
+            plot.addItem(mark, ignoreBounds=True)
+            self.snapshotMarks.append(mark)
         for plot in (self.lossPlot, self.accuracyPlot):
             plot.setMinimumHeight(160)
             plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -447,6 +455,13 @@ class TrainingPanel(QWidget):
             self.statusLabel.setText(text.format(
                 epoch=latest.epoch, epochs=self._epochs_total, batch=latest.batch, batches=latest.batches_per_epoch,
                 loss=f"{value:.4f}", speed=f"{latest.samples_per_second:,.0f}", eta=format_eta(latest.eta)))
+
+    def mark_snapshot(self, step: int | None, epoch: float | None) -> None:
+        """A line at the replay's step on the loss curve and at its epoch on the accuracy plot (None: hidden)."""
+        for mark, x in zip(self.snapshotMarks, (step, epoch), strict=True):
+            mark.setVisible(x is not None)
+            if x is not None:
+                mark.setValue(x)
 
     def add_epoch(self, metrics: EpochMetrics) -> None:
         x = np.array([metrics.epoch], np.float64)

@@ -57,6 +57,7 @@ class _SignalBridge(TrainingCallback):
     def __init__(self, worker: TrainingWorker) -> None:
         self.worker = worker
         self.model = None
+        self.loop = None  # the FitLoop: its recorder holds the run's history
         self.steps: list[int] = []
         self.losses: list[float] = []
         self.latest: BatchMetrics | None = None
@@ -65,6 +66,7 @@ class _SignalBridge(TrainingCallback):
 
     def on_fit_start(self, info: FitInfo) -> None:
         self.model = info.model
+        self.loop = info.loop
         self.worker.started.emit(info)
         self.snapshot()  # a resumed run shows its trained weights at once, not a fresh model's
 
@@ -86,6 +88,12 @@ class _SignalBridge(TrainingCallback):
 
     def on_fit_end(self, result: FitResult) -> None:
         self.flush()
+
+    def on_snapshot(self, snapshot) -> None:
+        """A snapshot for the replay: the history so far goes to the window (immutable: safe to hand over)."""
+        recorder = self.loop.recorder if self.loop is not None else None
+        if recorder is not None:
+            self.worker.history.emit(recorder.history)
 
     def flush(self) -> None:
         if self.latest is None or not self.steps:
@@ -109,6 +117,7 @@ class TrainingWorker(QObject):
     metrics = Signal(object)  # LossChunk
     epochDone = Signal(object)  # EpochMetrics
     weights = Signal(object)  # dict[str, Tensor], CPU clones
+    history = Signal(object)  # TrainingHistory: the run's snapshots so far, for the replay
     health = Signal(object)  # HealthSample (cnndesk.engine.health), about once a second
     runFinished = Signal(object)  # RunOutcome: every run ends with one, failures included
     finished = Signal()  # the queue ended
@@ -150,6 +159,7 @@ class TrainingRunner(QObject):
     metrics = Signal(object)
     epochDone = Signal(object)
     weights = Signal(object)
+    history = Signal(object)  # TrainingHistory, after each snapshot the run keeps
     health = Signal(object)  # HealthSample, about once a second
     finished = Signal(object)  # RunOutcome, at the end of every run (a failed one included)
     failed = Signal(str)  # why a run failed (after its ``finished``)
@@ -188,7 +198,7 @@ class TrainingRunner(QObject):
         worker = TrainingWorker(self.controller, queue, self._ready, self._cancelled)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        for name in ("runStarted", "started", "metrics", "epochDone", "weights", "health"):
+        for name in ("runStarted", "started", "metrics", "epochDone", "weights", "history", "health"):
             getattr(worker, name).connect(getattr(self, name))
         worker.runFinished.connect(self._on_run_finished)
         worker.finished.connect(thread.quit)

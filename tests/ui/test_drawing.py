@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
@@ -198,3 +198,19 @@ def test_a_small_digit_drawn_with_a_thick_brush_keeps_its_shape(window, stroke, 
     assert predicted_digit(window) == digit
     # What the model sees has thinner strokes than the canvas shows: evened to about a tenth of the digit's size.
     assert window.session.input.source.sum() < 0.6 * window.canvas.ink_array().sum()
+
+
+def test_an_opened_pen_thin_digit_has_its_strokes_evened_before_the_model_sees_it(window, qtbot, tmp_path):
+    from cnndesk.engine.preprocess import measure_strokes
+
+    picture = Image.new("L", (280, 280), 255)  # a 0 drawn with a 2 px pen on white paper
+    ImageDraw.Draw(picture).ellipse((90, 40, 190, 240), outline=0, width=2)
+    path = tmp_path / "thin-zero.png"
+    picture.save(path)
+    window.canvas.load_file(path)
+    qtbot.waitUntil(lambda: window.session.input is not None, timeout=2000)
+    prepared = window.session.input
+    assert prepared.evened is not None  # the step ran: an image has no stroke paths to draw again
+    before, after = measure_strokes(prepared.source), measure_strokes(prepared.evened)
+    assert before.ratio < 0.05 and 0.09 < after.ratio < 0.13  # a pen line grown to MNIST's width for its size
+    qtbot.waitUntil(lambda: predicted_digit(window) == 0, timeout=2000)

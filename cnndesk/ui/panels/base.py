@@ -23,6 +23,7 @@ DRAW = "draw"  # the left column: the canvas
 PREDICT = "predict"  # the middle column: the prediction
 INSPECT = "inspect"  # a tab on the right: inside the network
 BOTTOM = "bottom"  # a tab at the bottom: training, experiments (built once PyTorch has loaded)
+BOTTOM_CORNER = "bottom-corner"  # beside the bottom tabs' titles, whichever tab is shown (built with PyTorch)
 
 # The menus, in menu-bar order.
 FILE, EDIT, TRAINING, HELP = "file", "edit", "training", "help"

@@ -97,10 +97,13 @@ class DrawingPanel(Panel):
 
     @Slot()
     def update_prediction(self) -> None:
-        """The drawing — its strokes evened to MNIST's width for its size — preprocessed, becomes the session's
-        input (which predicts once PyTorch is in)."""
+        """The drawing — its strokes evened to MNIST's width for its size (from their paths; an opened image's
+        measured on its skeleton) — preprocessed, becomes the session's input (which predicts once PyTorch is in)."""
         self._predict_timer.stop()
-        self.session.set_drawing(None if self.canvas.is_empty() else self.canvas.normalised_ink())
+        if self.canvas.is_empty():
+            self.session.set_drawing(None)
+        else:
+            self.session.set_drawing(self.canvas.normalised_ink(), even_strokes=self.canvas.has_image())
 
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open image"), str(Path.home()),

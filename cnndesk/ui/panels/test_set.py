@@ -51,6 +51,7 @@ class TestSetPanel(Panel):
         self.add_action(TRAINING, self.tr("&Evaluate on the test set"), self.evaluate, ["Ctrl+Shift+E"],
                         self.tr("Test accuracy, per class, and the confusion matrix"), needs_engine=True)
         self.session.evaluation_changed.connect(self._show_evaluation)
+        self.session.snapshot_changed.connect(lambda _index: self._show_evaluation(self.session.evaluation))
         self._widget.installEventFilter(self)
 
     def widget(self) -> QWidget:
@@ -111,7 +112,16 @@ class TestSetPanel(Panel):
         self.evaluateResult.setText(message.split(": ", 1)[-1])
 
     def _show_evaluation(self, evaluation) -> None:
-        if evaluation is None:
+        snapshot = self._snapshot() if evaluation is None else None
+        if snapshot is not None:
+            # The replay shows an earlier step: its confusion matrix was measured when the snapshot was taken.
+            if self._task is None:
+                self.evaluateResult.setText(self.tr(
+                    "At step {step} (epoch {epoch}): {accuracy} on the first {images} test images, as measured "
+                    "during training. Evaluate tests all 10,000.").format(
+                    step=f"{snapshot.step:,}", epoch=f"{snapshot.epoch:.2f}", accuracy=f"{snapshot.test_accuracy:.1%}",
+                    images=f"{self.session.history.test_images:,}"))
+        elif evaluation is None:
             if self._task is None:
                 self.evaluateResult.setText(self.tr("Not evaluated yet: Evaluate tests the model shown."))
         else:
@@ -122,8 +132,18 @@ class TestSetPanel(Panel):
                 accuracy=evaluation.accuracy, wrong=round((1 - evaluation.accuracy) * 10000), digit=worst,
                 digit_accuracy=evaluation.per_class_accuracy[worst]))
         if self.testBrowser is not None:
-            self.confusionMatrix.show_matrix(None if evaluation is None else evaluation.confusion_matrix)
+            matrix = evaluation.confusion_matrix if evaluation is not None \
+                else snapshot.confusion.tolist() if snapshot is not None else None
+            self.confusionMatrix.show_matrix(matrix)
             self.testBrowser.set_evaluation(evaluation)
+
+    def _snapshot(self):
+        """The replay's snapshot, if one is shown and it has a confusion matrix."""
+        history, index = self.session.history, self.session.snapshot
+        if history is None or index is None:
+            return None
+        snapshot = history[index]
+        return snapshot if snapshot.confusion is not None and snapshot.test_accuracy is not None else None
 
     def _open_cell(self, true: int, predicted: int) -> None:
         self.confusionMatrix.mark(true, predicted)

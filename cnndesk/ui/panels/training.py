@@ -61,6 +61,8 @@ class TrainingTab(Panel):
         runner.epochDone.connect(panel.add_epoch)
         runner.weights.connect(self.session.load_weights)
         runner.finished.connect(self._on_run_finished)
+        runner.history.connect(self.session.run_history)
+        self.session.snapshot_changed.connect(self._mark_snapshot)
         runner.runningChanged.connect(self._update_controls)
         super().engine_ready()
 
@@ -165,10 +167,23 @@ class TrainingTab(Panel):
             self.trainingPanel.prepare_resume(plan.resume)
         self.trainingPanel.on_started(info)
         config = info.config
+        if plan is not None and plan.init_from is not None and plan is not self._prepared:
+            # Started elsewhere (My digits' Fine-tune) with settings of its own: the form does not show them.
+            label = self.trainingPanel.statusLabel
+            label.setText(self.tr("Fine-tuning {checkpoint}: {epochs} epoch(s) at learning rate {lr}, {dataset}. "
+                                  "{training}").format(checkpoint=plan.init_from.name, epochs=config.epochs,
+                                                       lr=f"{config.lr:g}", dataset=config.dataset,
+                                                       training=label.text()))
         # Watch the new network learn: the prediction follows its weight snapshots until the run ends.
         self.session.follow_run(build_model(config.model, **config.model_options))
         self.shell.status(self.tr("Training {model}; the prediction follows its weights live.").format(
             model=config.model))
+
+    def _mark_snapshot(self, index: int | None) -> None:
+        history = self.session.history
+        snapshot = None if index is None or history is None else history[index]
+        self.trainingPanel.mark_snapshot(None if snapshot is None else snapshot.step,
+                                         None if snapshot is None else snapshot.epoch)
 
     @Slot(object)
     def _on_metrics(self, chunk) -> None:

@@ -1,0 +1,84 @@
+"""The replay: a trained model's snapshots on a slider; every view shows the network as it was at that step."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from tests.ui.test_training import start
+
+
+def _train(window, qtbot, stroke, epochs: int = 2):
+    stroke(window.canvas, [(100, 60), (180, 60), (120, 240)])  # a 7
+    with qtbot.waitSignal(window.runner.finished, timeout=60000) as finished:
+        start(window, qtbot, images=1280, epochs=epochs)
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=10000)
+    return finished.args[0]
+
+
+def test_the_slider_replays_the_run_and_comes_back_to_the_final_weights(window, qtbot, stroke):
+    assert not window.historyReplay.isVisible()  # the bundled model has no history to replay
+    outcome = _train(window, qtbot, stroke)
+    history = window.session.history
+    assert history is not None and len(history) >= 3
+    slider = window.historySlider
+    assert window.historyReplay.isVisible() and slider.maximum() == len(history)
+    assert slider.value() == slider.maximum()  # the final weights, as the run left them
+    final = window.probabilities.values.copy()
+    kernels = window.filtersView  # (drawn when its tab is shown)
+
+    slider.setValue(0)  # before the first step: the initial, random weights
+    assert window.session.snapshot == 0
+    first = window.probabilities.values.copy()
+    assert np.abs(first - final).max() > 0.05  # the bars the user watches are the untrained network's
+    import torch
+
+    with torch.inference_mode():
+        expected = torch.softmax(history.model_at(0)(torch.from_numpy(window.session.input.centred)[None, None]), 1)
+    np.testing.assert_allclose(first, expected[0].numpy(), atol=1e-5)
+    assert "step 0" in window.historyLabel.text()
+    mark = window.trainingPanel.snapshotMarks[0]
+    assert mark.isVisible() and mark.value() == 0
+
+    qtbot.mouseClick(window.latestButton, Qt.MouseButton.LeftButton)
+    assert window.session.snapshot is None and slider.value() == slider.maximum()
+    np.testing.assert_allclose(window.probabilities.values, final, atol=1e-6)
+    assert not window.trainingPanel.snapshotMarks[0].isVisible()
+    # The model itself was never touched: the saved file holds what is shown again.
+    assert outcome.checkpoint is not None and kernels is not None
+
+
+def test_play_steps_through_every_snapshot_and_stops_at_the_end(window, qtbot, stroke):
+    _train(window, qtbot, stroke, epochs=1)
+    seen = []
+    window.session.snapshot_changed.connect(seen.append)
+    window.playButton.click()
+    qtbot.waitUntil(lambda: not window.playButton.isChecked(), timeout=60000)
+    history = window.session.history
+    assert seen[: len(history)] == list(range(len(history)))  # from the first step, one snapshot after another
+    assert seen[-1] is None and window.historySlider.value() == window.historySlider.maximum()
+
+
+def test_a_checkpoint_opened_later_replays_too_and_a_snapshot_shows_its_confusion_matrix(window, qtbot, stroke):
+    outcome = _train(window, qtbot, stroke, epochs=1)
+    window.session.open_model(window.session.model.path)  # as File → Open would, later
+    assert window.session.history is not None and window.historyReplay.isVisible()
+    test_set = next(panel for panel in window.panels if type(panel).__name__ == "TestSetPanel")
+    window.inspectTabs.setCurrentWidget(test_set.widget())
+    window.historySlider.setValue(1)
+    snapshot = window.session.history[1]
+    matrix = window.confusionMatrix.matrix
+    assert matrix is not None and matrix.sum() == window.session.history.test_images
+    np.testing.assert_array_equal(matrix, snapshot.confusion)
+    assert f"{snapshot.step:,}" in window.evaluateResult.text()
+    assert outcome.checkpoint is not None
+
+
+def test_keyboard_steps_through_the_snapshots(window, qtbot, stroke):
+    _train(window, qtbot, stroke, epochs=1)
+    last = window.historySlider.maximum()
+    window.historySlider.setValue(2)
+    window.step(1)
+    assert window.session.snapshot == 3
+    window.show_latest()
+    assert window.historySlider.value() == last and window.session.snapshot is None
