@@ -217,3 +217,151 @@ def test_damaged_tensor_cache_is_rebuilt(cached_copy, mnist, damage, monkeypatch
     assert torch.equal(splits.test.labels, mnist.test.labels)
     assert torch.equal(splits.train.images, mnist.train.images)
     assert data._read_tensor_cache(cache_file, "mnist") is not None  # written again, valid now
+
+
+# -- folders of digit images ------------------------------------------------------------------------------------
+def write_digit(mnist, index: int, path: Path, polarity: str = "dark-on-light", scale: int = 10) -> Path:
+    """MNIST test image ``index`` as a file a person might have: any size, any format, either polarity."""
+    import numpy as np
+    from PIL import Image
+
+    ink = mnist.test.images[index, 0].numpy()
+    pixels = np.kron(255 - ink if polarity == "dark-on-light" else ink, np.ones((scale, scale), np.uint8))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def digit_folder(mnist, root: Path, count: int = 60, start: int = 0) -> list[Path]:
+    """``count`` MNIST test digits in ``root/<label>/``, in three formats, sizes and both polarities."""
+    kinds = [(".png", "dark-on-light", 10), (".jpg", "light-on-dark", 3), (".bmp", "dark-on-light", 1)]
+    written = []
+    for index in range(start, start + count):
+        suffix, polarity, scale = kinds[index % 3]
+        label = int(mnist.test.labels[index])
+        written.append(write_digit(mnist, index, root / str(label) / f"d{index}{suffix}", polarity, scale))
+    return written
+
+
+def test_a_folder_of_images_is_a_dataset_prepared_as_the_app_prepares_an_opened_image(tmp_path, mnist):
+    import numpy as np
+
+    from cnndesk.engine import load_image, preprocess
+
+    files = digit_folder(mnist, tmp_path / "digits")
+    splits = load_splits(f"folder:{tmp_path / 'digits'}")
+    assert splits.name == f"folder:{(tmp_path / 'digits').resolve()}" and not splits.unreadable
+    assert len(splits.train) + len(splits.test) == len(files)
+    assert 0 < len(splits.test) < len(splits.train)  # about a fifth held out
+    for split in (splits.train, splits.test):
+        assert split.images.dtype == torch.uint8 and split.images.shape[1:] == (1, 28, 28)
+        for image, label, path in zip(split.images, split.labels, split.paths, strict=True):
+            index = int(Path(path).stem[1:])
+            assert int(label) == int(mnist.test.labels[index])  # the folder's name is the label
+            expected = np.round(preprocess(load_image(path), even_strokes=True).centred * 255)
+            assert np.array_equal(image[0].numpy(), expected.astype(np.uint8))
+    # The hold-out is by file: another image added later leaves every file on its side.
+    held_out = set(splits.test.paths)
+    write_digit(mnist, 100, tmp_path / "digits" / "3" / "late.png")
+    again = load_splits(f"folder:{tmp_path / 'digits'}")  # read again, not cached: the folder changed
+    assert len(again.train) + len(again.test) == len(files) + 1
+    assert held_out <= set(again.test.paths) and not held_out & set(again.train.paths)
+    assert not list(data.datasets_dir().glob("folder*"))  # nothing written to the tensor cache
+
+
+def test_train_and_test_folders_say_which_images_test(tmp_path, mnist):
+    digit_folder(mnist, tmp_path / "set" / "train", count=30)
+    digit_folder(mnist, tmp_path / "set" / "test", count=12, start=30)
+    splits = load_splits(f"FOLDER:{tmp_path / 'set'}")  # the prefix in any case
+    assert (len(splits.train), len(splits.test)) == (30, 12)
+    assert sorted(splits.test.labels.tolist()) == sorted(mnist.test.labels[30:42].tolist())
+
+
+def test_unreadable_files_are_skipped_and_listed(tmp_path, mnist):
+    digit_folder(mnist, tmp_path / "digits", count=20)
+    (tmp_path / "digits" / "5" / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "digits" / "5" / "notes.txt").write_text("not an image file: not even looked at")
+    splits = load_splits(f"folder:{tmp_path / 'digits'}")
+    assert len(splits.train) + len(splits.test) == 20
+    assert len(splits.unreadable) == 1 and "broken.png" in splits.unreadable[0]
+
+
+@pytest.mark.parametrize("layout", ["missing", "empty", "no digit folders", "only unreadable files"])
+def test_a_folder_that_is_no_dataset_is_one_clear_error(tmp_path, mnist, layout):
+    folder = tmp_path / "digits"
+    if layout != "missing":
+        folder.mkdir()
+    if layout == "no digit folders":
+        write_digit(mnist, 0, folder / "sevens" / "a.png")
+    if layout == "only unreadable files":
+        (folder / "7").mkdir()
+        (folder / "7" / "a.png").write_bytes(b"not a png")
+    expected = {"missing": "No such folder", "empty": "holds no digit images",
+                "no digit folders": "holds no digit images", "only unreadable files": "could be read"}[layout]
+    with pytest.raises(CnndeskError, match=expected):
+        load_splits(f"folder:{folder}")
+    with pytest.raises(CnndeskError, match="folder: needs the folder's path"):
+        load_splits("folder:")
+
+
+def test_a_mix_adds_a_folders_images_to_the_training_set_as_a_fair_share(tmp_path, mnist):
+    files = digit_folder(mnist, tmp_path / "mine", count=20)
+    mix = load_splits(f"mnist+folder:{tmp_path / 'mine'}")
+    assert mix.name == f"mnist+folder:{(tmp_path / 'mine').resolve()}"
+    assert mix.test is mnist.test  # tested on MNIST: the run says what fine-tuning costs there
+    # All 20 (no hold-out in a mix), repeated until they are a fifth of the training set, in one shuffled order.
+    assert len(mix.train) == 60_000 + 20 * 750
+    own = load_splits(f"folder:{tmp_path / 'mine'}")
+    own_images = torch.cat([own.train.images, own.test.images])
+    first = mix.train.images[:12_000]  # what a fine-tuning run of 12,000 images trains on
+    is_own = (first[:, None] == own_images[None]).flatten(2).all(2).any(1)
+    assert 0.17 < float(is_own.float().mean()) < 0.23
+    assert torch.equal(load_splits(f"mnist+folder:{tmp_path / 'mine'}").train.labels, mix.train.labels)
+    assert len(files) == 20
+
+
+@pytest.mark.parametrize("spec", ["mnist+imagenet", "folder:/nowhere+mnist", "mnist+folder:/nowhere"])
+def test_a_mix_with_an_unknown_or_missing_part_is_one_clear_error(spec):
+    with pytest.raises(CnndeskError, match=r"Unknown dataset 'mnist\+imagenet'|No such folder"):
+        load_splits(spec)
+
+
+def test_a_plus_inside_a_folders_path_is_part_of_the_path():
+    assert data.dataset_parts("folder:/a+b/digits+kmnist") == ["folder:/a+b/digits", "kmnist"]
+    assert data.canonical_dataset("MNIST+folder:/x") == "mnist+folder:/x"
+    assert data.base_dataset("mnist+folder:/x") == "mnist"
+
+
+# -- EMNIST digits ----------------------------------------------------------------------------------------------
+def write_idx(path: Path, array: torch.Tensor) -> None:
+    """An IDX file as NIST writes them (magic 2051 for images, 2049 for labels, then big-endian sizes)."""
+    import struct
+
+    magic = 2051 if array.dim() == 3 else 2049
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(struct.pack(f">I{array.dim()}I", magic, *array.shape) + array.to(torch.uint8).numpy().tobytes())
+
+
+def test_emnist_digits_are_read_upright(tmp_path, mnist):
+    """EMNIST stores each image transposed; the dataset gives them as MNIST's are, the right way up."""
+    raw = tmp_path / "EMNIST" / "raw"
+    images, labels = mnist.test.images[:30, 0], mnist.test.labels[:30]
+    for split in ("train", "test"):
+        write_idx(raw / f"emnist-digits-{split}-images-idx3-ubyte", images.transpose(1, 2))
+        write_idx(raw / f"emnist-digits-{split}-labels-idx1-ubyte", labels)
+    splits = load_splits("emnist-digits", root=tmp_path)
+    assert torch.equal(splits.train.images[:, 0], images) and torch.equal(splits.test.labels, labels)
+
+
+def test_emnist_offline_is_the_same_one_clear_message(offline, tmp_path, monkeypatch):
+    import torchvision.datasets.mnist as tv_mnist
+
+    def no_download(*args, **kwargs):
+        raise RuntimeError("download refused by the test")
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", no_download)
+    with pytest.raises(CnndeskError) as info:
+        load_splits("emnist-digits", root=tmp_path)
+    message = str(info.value)
+    assert message.startswith("EMNIST digits is not bundled with cnndesk and could not be downloaded")
+    assert str(tmp_path) in message
