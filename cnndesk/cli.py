@@ -90,6 +90,13 @@ def _emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+# The datasets (engine.data), spelled out here: importing the engine loads PyTorch.
+DATASET_HELP = ("mnist (bundled); fashion-mnist, kmnist or emnist-digits (downloaded); folder:PATH, a folder of digit "
+                "images PATH/0/*.png … PATH/9/*.png (with PATH/train/ and PATH/test/ laid out so, or a fifth held "
+                "out for testing); A+folder:PATH adds the folder's images to A's training images, e.g. "
+                "mnist+folder:PATH fine-tunes on your own digits")
+
+
 # The model builder options (engine.models.OPTIONS), spelled out here: importing the engine loads PyTorch.
 MODEL_OPTIONS = ("activation", "pooling", "batchnorm", "dropout", "width", "init")
 
@@ -114,11 +121,13 @@ def _model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _new_train_config(args: argparse.Namespace):
-    """A TrainConfig from the command line: the model's recipe, overridden by the options given."""
-    from cnndesk.engine import TrainConfig
+    """A TrainConfig from the command line: the model's recipe (with --init-from, the fine-tuning recipe for the
+    checkpoint's architecture), overridden by the options given."""
+    from cnndesk.engine import TrainConfig, load_model
+    from cnndesk.engine.data import canonical_dataset
+    from cnndesk.engine.digits import fine_tune_config
 
-    config = TrainConfig.for_model(
-        args.model,
+    overrides = dict(
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -126,12 +135,20 @@ def _new_train_config(args: argparse.Namespace):
         schedule=args.schedule,
         device=args.device,
         seed=args.seed,
-        dataset=args.dataset,
+        dataset=canonical_dataset(args.dataset),  # a folder's absolute path: the checkpoint says what it was
         train_samples=args.train_samples,
         target_accuracy=args.target_accuracy,
         weight_decay=args.weight_decay,
     )
-    config.model_options = _model_options(args)
+    if args.init_from:
+        # The checkpoint's architecture unless --model names another (then fit says that they differ).
+        start, _ = load_model(args.init_from)
+        name = args.model or start.name
+        options = {**(start.config["options"] if name == start.name else {}), **_model_options(args)}
+        config = fine_tune_config({"name": name, "options": options}, **overrides)
+    else:
+        config = TrainConfig.for_model(args.model or "lenet5", **overrides)
+        config.model_options = _model_options(args)
     if args.no_augment:
         config.augment = False
     return config
@@ -172,27 +189,81 @@ def _input_image(args: argparse.Namespace):
             raise CnndeskError(f"--test-index is a test image number from 0 to {len(test) - 1}, "
                                f"not {args.test_index}.")
         return test.images[args.test_index, 0].float().div(255.0).numpy()
-    prepared = preprocess(load_image(args.image))
+    prepared = preprocess(load_image(args.image), even_strokes=True)  # a file has no stroke paths: even its strokes
     if prepared is None:
         raise CnndeskError(f"{args.image}: no digit found (the image is blank).")
     return prepared.centred
 
 
+def _add_snapshot_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--snapshot", type=int, metavar="K", help="the model as it was at snapshot K of its "
+                        "training history (see `cnndesk history`; 0: before training, -1: the last)")
+
+
+def _checkpoint_path(checkpoint: str | None) -> Path:
+    from cnndesk.locations import pretrained_path
+
+    return Path(checkpoint) if checkpoint else pretrained_path("lenet5")
+
+
+def _training_history(checkpoint: str | None):
+    """The training history of --checkpoint's model (default: the bundled LeNet5); CnndeskError if it has none."""
+    from cnndesk.engine import CnndeskError, load_history
+
+    path = _checkpoint_path(checkpoint)
+    history = load_history(path)
+    if history is None:
+        which = str(path) if checkpoint else f"The bundled LeNet5 ({path.name})"
+        raise CnndeskError(f"{which} has no training history (weight snapshots): only models trained by "
+                           "`cnndesk train` or in the window keep one.")
+    return history
+
+
+def _at_snapshot(args: argparse.Namespace, loaded: tuple[Any, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+    """``(model, meta)`` as loaded, or with --snapshot K, the model as it was at snapshot K of its history."""
+    from cnndesk.engine import CnndeskError
+
+    if args.snapshot is None:
+        return loaded
+    history = _training_history(args.checkpoint)
+    count = len(history)
+    if not -count <= args.snapshot < count:
+        raise CnndeskError(f"--snapshot is a snapshot number from 0 to {count - 1} (or -1 to -{count} from the "
+                           f"end), not {args.snapshot}: this history keeps {count}.")
+    return history.model_at(args.snapshot), loaded[1]
+
+
+def _load_dataset(spec: str):
+    """The splits a command trains or tests on, read once; a folder's files that could not be read: one warning."""
+    from cnndesk.engine import load_splits
+
+    splits = load_splits(spec)
+    if splits.unreadable:
+        sys.stderr.write(f"cnndesk: warning: {len(splits.unreadable)} file(s) could not be read and were skipped; "
+                         f"the first: {splits.unreadable[0]}\n")
+    return splits
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from cnndesk.engine import CnndeskError
     from cnndesk.session.runs import DIVERGED, NOTHING_SAVED, RunController, new_run, resume_run
     from cnndesk.session.text import outcome_text
 
     if args.resume:
+        if args.init_from:
+            raise CnndeskError("A run either resumes a checkpoint (--resume) or starts from one's weights "
+                               "(--init-from), not both.")
         # A resumed run keeps its own settings; only the device may change. It goes on saving into its file.
         plan = resume_run(args.resume, device=None if args.device == "auto" else args.device)
         if args.out:
             plan = replace(plan, out=Path(args.out))
     else:
-        plan = new_run(_new_train_config(args), out=args.out)
+        plan = new_run(_new_train_config(args), out=args.out, init_from=args.init_from)
+    splits = _load_dataset(plan.config.dataset)
     controller = RunController()
     # The checkpoint is written after every epoch: a crash loses one epoch at most (--resume continues).
     with _stop_on_interrupt(controller):
-        outcome = controller.run(plan, callbacks=[_progress_printer(sys.stderr, plan.config.epochs)])
+        outcome = controller.run(plan, callbacks=[_progress_printer(sys.stderr, plan.config.epochs)], splits=splits)
     result = outcome.result
     hint = f"`cnndesk train --resume {outcome.checkpoint}` continues it." if outcome.checkpoint else None
     message = outcome_text(outcome, full_path=True, resume_hint=hint)
@@ -214,20 +285,31 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from cnndesk.engine import evaluate, load_model, load_splits
+    from cnndesk.engine import CnndeskError, evaluate, load_model
+    from cnndesk.engine.data import base_dataset, canonical_dataset
 
-    model, meta = load_model(args.checkpoint)
-    dataset = meta.get("training", {}).get("dataset", "mnist")
-    result = evaluate(model, load_splits(dataset).test, per_sample=args.json)
+    model, meta = _at_snapshot(args, load_model(args.checkpoint))
+    # Default: the test set the checkpoint's run was tested on (MNIST's for a run fine-tuned on mnist+folder:…).
+    dataset = canonical_dataset(args.dataset or base_dataset(meta.get("training", {}).get("dataset") or "mnist"))
+    test = _load_dataset(dataset).test
+    if not len(test):
+        raise CnndeskError(f"{dataset} has no test images (a folder without train/ and test/ folders holds out "
+                           "about a fifth of its images: give it more).")
+    result = evaluate(model, test, per_sample=args.json)
     if args.json:
+        wrong = result.samples.misclassified()
+        for item in wrong if test.paths else ():
+            item["path"] = test.paths[item["index"]]
         _emit_json({
+            "dataset": dataset,
+            "test_images": len(test),
             "test_accuracy": result.accuracy,
             "per_class_accuracy": result.per_class_accuracy,
             "confusion_matrix": result.confusion_matrix,
-            "misclassified": result.samples.misclassified(),
+            "misclassified": wrong,
         })
         return 0
-    print(f"{meta['model']['name']}: test accuracy {result.accuracy:.2%} on {dataset}")
+    print(f"{meta['model']['name']}: test accuracy {result.accuracy:.2%} on {dataset} ({len(test):,} test images)")
     print("per class: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(result.per_class_accuracy)))
     print("confusion matrix (rows: true digit, columns: predicted)")
     print("     " + "".join(f"{d:>6}" for d in range(10)))
@@ -236,17 +318,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """A checkpoint's training history: one row per weight snapshot (the replay's timeline)."""
+    history = _training_history(args.checkpoint)
+    rows = history.summary()
+    name = history.model_config["name"]
+    if args.json:
+        _emit_json({"checkpoint": str(_checkpoint_path(args.checkpoint)), "model": name,
+                    "test_images": history.test_images, "snapshots": rows})
+        return 0
+    measured = f"test accuracy on the first {history.test_images:,} test images" if history.test_images else \
+        "no test images"
+    print(f"{name}: {len(rows)} snapshots, {measured}")
+    print(f"{'index':>5} {'step':>8} {'epoch':>7} {'test':>8}")
+    for row in rows:
+        accuracy = "—" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
+        print(f"{row['index']:>5} {row['step']:>8,} {row['epoch']:>7.2f} {accuracy:>8}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     import torch
 
     from cnndesk.engine import CnndeskError, load_image, load_model, predict_probabilities, preprocess
 
-    model, _ = load_model(args.checkpoint)
+    model, _ = _at_snapshot(args, load_model(args.checkpoint))
     inputs, readable, predictions = [], [], []
     failed = 0
     for path in args.images:  # a file that cannot be read is reported; the others are still predicted
         try:
-            prepared = preprocess(load_image(path))
+            prepared = preprocess(load_image(path), even_strokes=True)
             if prepared is None:
                 raise CnndeskError(f"{path}: no digit found (the image is blank).")
         except CnndeskError as exc:
@@ -301,7 +402,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, layer_filters, load_model
     from cnndesk.engine.pictures import filters_png
 
-    model, _ = load_model(args.checkpoint)
+    model, _ = _at_snapshot(args, load_model(args.checkpoint))
     if args.maximize:
         return _filters_maximized(args, model)
     layers = layer_filters(model)
@@ -372,7 +473,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise CnndeskError("Give --cell C,Y,X (U for a vector layer) to see how one cell was computed, "
                            "or --out PNG to draw the layer's maps.")
     cell = _parse_cell(args.cell) if args.cell is not None else None
-    model, _ = load_model(args.checkpoint)
+    model, _ = _at_snapshot(args, load_model(args.checkpoint))
     image = _input_image(args)
     explanation = explain_cell(model, image, args.layer, cell) if cell is not None else None  # checks the cell
     out = None
@@ -404,7 +505,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from cnndesk.engine import attribute, load_model, predict_probabilities
     from cnndesk.engine.pictures import attribution_png
 
-    model, _ = load_model(args.checkpoint)
+    model, _ = _at_snapshot(args, load_model(args.checkpoint))
     image = _input_image(args)
     result = attribute(model, image, args.method, target=args.target, versus=args.versus, layer=args.layer)
     confidence = float(predict_probabilities(model, torch.from_numpy(image).reshape(1, 1, 28, 28))[0, result.predicted])
@@ -432,6 +533,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, TrainConfig, count_parameters
+    from cnndesk.engine.data import canonical_dataset
     from cnndesk.engine.experiments import row_of, write_csv
     from cnndesk.session.runs import FAILED, RunController, new_run
     from cnndesk.session.text import model_run_label
@@ -439,11 +541,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     entries = [entry.strip() for entry in args.models.split(",") if entry.strip()]
     if not entries:
         raise CnndeskError("Name at least one model, e.g. --models lenet5,mlp or mlp:relu,mlp:tanh.")
+    dataset = canonical_dataset(args.dataset)
     plans = []
     for entry in entries:
         name, _, activation = entry.partition(":")
         config = TrainConfig.for_model(name, epochs=args.epochs, device=args.device, seed=args.seed,
-                                       train_samples=args.train_samples, test_samples=args.test_samples)
+                                       train_samples=args.train_samples, test_samples=args.test_samples,
+                                       dataset=dataset)
         config.model_options = _model_options(args)
         if activation:
             config.model_options["activation"] = activation
@@ -453,9 +557,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         index = plans.index(plan)
         return [_progress_printer(sys.stderr, plan.config.epochs, prefix=f"[{index + 1}/{len(plans)}] ")]
 
+    splits = _load_dataset(dataset)  # read once for every run
     controller = RunController()
     with _stop_on_interrupt(controller):
-        outcomes = controller.run_queue(plans, callbacks_for)
+        outcomes = controller.run_queue(plans, callbacks_for, splits=splits)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         raise CnndeskError(failed[0].error or "A run failed.")
@@ -547,6 +652,9 @@ def _gui_rows(quick: bool) -> list[dict[str, Any]]:
         row("explain_click_p95", round(gui["explain_click_p95_ms"], 1), "ms", "≤ 50 ms",
             gui["explain_click_p95_ms"] <= 50, median_ms=round(gui["explain_click_median_ms"], 1),
             note="a click on a cell of conv2 until the explainer has repainted"),
+        row("history_replay_p95", round(gui["replay_p95_ms"], 1), "ms", "≤ 33 ms", gui["replay_p95_ms"] <= 33,
+            with_filters_ms=round(gui["replay_filters_p95_ms"], 1), snapshots=gui["replay_snapshots"],
+            note="a move of the replay slider until the prediction and the maps (or the kernels) show that step"),
         row("gui_timer_gap_max", round(gui["timer_gap_max_ms"], 1), "ms", "≤ 50 ms",
             gui["timer_gap_max_ms"] <= 50, p99_ms=round(gui["timer_gap_p99_ms"], 1), p99_goal="≤ 20 ms"),
         row("gui_train_throughput", round(share, 2), "of headless", "≥ 0.85", share >= 0.85,
@@ -567,7 +675,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stderr.write(f"bench: {message}…\n")
         sys.stderr.flush()
 
-    report = run_benchmarks(quick=args.quick, gui=None if args.no_gui else _gui_rows, progress=progress)
+    report = run_benchmarks(quick=args.quick, gui=None if args.no_gui or args.robustness else _gui_rows,
+                            progress=progress, only_robustness=args.robustness)
     if args.json:
         _emit_json(report)
     else:
@@ -592,11 +701,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure training and GUI speed side by side")
     bench.add_argument("--quick", action="store_true", help="a short run (smaller slices, no time-to-accuracy)")
     bench.add_argument("--no-gui", action="store_true", help="engine rows only")
+    bench.add_argument("--robustness", action="store_true",
+                       help="only the robustness rows: each bundled model on MNIST test digits drawn in families "
+                            "(thick marker, thin pen, small, slanted, rotated) and on your own digits")
     bench.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     bench.set_defaults(func=cmd_bench)
 
     train = sub.add_parser("train", help="train a model on MNIST and save a checkpoint")
-    train.add_argument("--model", default="lenet5", help="registry name (see `cnndesk models`)")
+    train.add_argument("--model", help="registry name (see `cnndesk models`); default lenet5, or with --init-from "
+                       "the checkpoint's")
     train.add_argument("--epochs", type=int, help="default: the model's recipe")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="learning rate (peak rate for onecycle)")
@@ -605,11 +718,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=float, help="L2 penalty (decoupled with adamw); default 0")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--dataset", default="mnist", help="mnist (bundled), fashion-mnist or kmnist (downloaded)")
+    train.add_argument("--dataset", default="mnist", help=DATASET_HELP)
     train.add_argument("--train-samples", type=int, help="use only the first N training images")
     train.add_argument("--target-accuracy", type=float, help="stop once the test accuracy reaches this, e.g. 0.99")
     train.add_argument("--no-augment", action="store_true", help="train without random affine augmentation")
     train.add_argument("--out", help="checkpoint path (default: the user data folder); written after every epoch")
+    train.add_argument("--init-from", metavar="CHECKPOINT", help="fine-tune: start from this checkpoint's weights "
+                       "with a fresh optimizer and the fine-tuning recipe (1 epoch of 12,000 images, a tenth of the "
+                       "model's learning rate, cosine), which the options given override; e.g. with "
+                       "--dataset mnist+folder:PATH")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run from its checkpoint "
                        "(its own settings; --device may change)")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
@@ -618,13 +735,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="test accuracy, per class, and the confusion matrix")
     ev.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    ev.add_argument("--dataset", help="the test set of this dataset (" + DATASET_HELP + "); default: the one the "
+                    "checkpoint was tested on when it was trained, MNIST's for most")
     ev.add_argument("--json", action="store_true")
+    _add_snapshot_argument(ev)
     ev.set_defaults(func=cmd_eval)
+
+    history = sub.add_parser("history", help="the weight snapshots a checkpoint keeps of its training: step, epoch, "
+                             "test accuracy (what --snapshot K and the window's replay show)")
+    history.add_argument("checkpoint", nargs="?", help="default: the bundled LeNet5")
+    history.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    history.set_defaults(func=cmd_history)
 
     pr = sub.add_parser("predict", help="classify image files (dark-on-light or light-on-dark)")
     pr.add_argument("images", nargs="+")
     pr.add_argument("--checkpoint", help="default: the bundled LeNet5")
     pr.add_argument("--json", action="store_true")
+    _add_snapshot_argument(pr)
     pr.set_defaults(func=cmd_predict)
 
     compare = sub.add_parser("compare", help="train several models one after another and compare them")
@@ -636,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--train-samples", type=int, help="use only the first N training images")
     compare.add_argument("--test-samples", type=int, help="evaluate on the first N test images only")
+    compare.add_argument("--dataset", default="mnist", help=DATASET_HELP)
     compare.add_argument("--csv", help="also write the table to this CSV file")
     compare.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     _add_model_options(compare)
@@ -650,6 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(gradient ascent) and the 9 MNIST test patches that do; every feature-map layer, or "
                          "--layer NAME (--layer logits: the ten classes)")
     filters.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    _add_snapshot_argument(filters)
     filters.set_defaults(func=cmd_filters)
 
     inspect = sub.add_parser("inspect", help="how one cell of a layer was computed, or a layer's maps as a PNG")
@@ -660,6 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--checkpoint", help="default: the bundled LeNet5")
     inspect.add_argument("--out", metavar="PNG", help="write the layer's maps as a picture (needed without --cell)")
     inspect.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    _add_snapshot_argument(inspect)
     inspect.set_defaults(func=cmd_inspect)
 
     explain = sub.add_parser("explain", help="which pixels made the model say what it said: saliency, "
@@ -673,6 +803,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--checkpoint", help="default: the bundled LeNet5")
     explain.add_argument("--out", metavar="PNG", help="write the attribution over the input as a picture")
     explain.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    _add_snapshot_argument(explain)
     explain.set_defaults(func=cmd_explain)
 
     models = sub.add_parser("models", help="list the architectures and their parameter counts")

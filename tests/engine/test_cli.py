@@ -325,6 +325,14 @@ ERROR_CASES = {
     "compare-option-a-model-lacks": (["compare", "--models", "lenet5,mlp", "--pooling", "avg", "--epochs", "1"],
                                      "Model 'mlp' has no option pooling"),
     "options-without-summary": (["models", "--width", "2"], "Model options go with --summary NAME"),
+    "init-from-another-architecture": (["train", "--init-from", "{checkpoint}", "--model", "mlp", "--epochs", "1",
+                                        "--train-samples", "10"],
+                                       "Cannot start a mlp from a lenet5: the architectures differ"),
+    "init-from-and-resume": (["train", "--init-from", "{checkpoint}", "--resume", "{checkpoint}"], "not both"),
+    "folder-without-digit-folders": (["train", "--dataset", "folder:{folder}", "--epochs", "1"],
+                                     "holds no digit images"),
+    "eval-on-a-missing-folder": (["eval", "--checkpoint", "{checkpoint}", "--dataset", "folder:{missing}"],
+                                 "No such folder"),
 }
 
 
@@ -484,3 +492,62 @@ def test_filters_of_a_layer_that_has_none_is_one_clear_error(capsys, tmp_path):
     code, _, err = run(capsys, "filters", "--layer", "fc1", "--out", str(tmp_path / "x.png"))
     assert code == 2 and err.startswith("cnndesk: error:") and "Known: conv1, conv2" in err
     assert not (tmp_path / "x.png").exists()
+
+
+# ---------------------------------------------------------------- folders of digits, fine-tuning
+def digit_folder(mnist, root: Path, count: int) -> Path:
+    """``count`` MNIST test digits as PNGs in ``root/<label>/``, dark on light paper, 5× larger."""
+    from PIL import Image
+
+    for index in range(count):
+        folder = root / str(int(mnist.test.labels[index]))
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.kron(255 - mnist.test.images[index, 0].numpy(), np.ones((5, 5), np.uint8))
+        Image.fromarray(pixels).save(folder / f"{index}.png")
+    return root
+
+
+def test_train_eval_and_compare_take_a_folder_of_digits(capsys, tmp_path, mnist):
+    from cnndesk.engine import load_splits
+
+    folder = digit_folder(mnist, tmp_path / "digits", 60)
+    (folder / "3" / "broken.png").write_bytes(b"not a png")
+    held_out = len(load_splits(f"folder:{folder}").test)
+    out = tmp_path / "mlp.safetensors"
+    code, stdout, err = run(capsys, "train", "--model", "mlp", "--dataset", f"folder:{folder}", "--epochs", "1",
+                            "--batch-size", "16", "--no-augment", "--out", str(out), "--json")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("cnndesk: warning:")]
+    assert len(warnings) == 1 and "1 file(s) could not be read" in warnings[0] and "broken.png" in warnings[0]
+    assert f"{60 - held_out} training and {held_out} test images" in err
+    _, meta = load_model(out)
+    assert meta["training"]["dataset"] == f"folder:{folder.resolve()}"  # absolute: eval works from anywhere
+    code, stdout, _ = run(capsys, "eval", "--checkpoint", str(out), "--json")  # its own test set by default
+    report = last_json(stdout)
+    assert report["dataset"] == f"folder:{folder.resolve()}" and report["test_images"] == held_out
+    assert report["test_accuracy"] == pytest.approx(meta["metrics"]["test_accuracy"])
+    assert all(Path(item["path"]).parent.parent == folder.resolve() for item in report["misclassified"])
+    code, stdout, _ = run(capsys, "eval", "--checkpoint", str(out), "--dataset", "mnist", "--json")
+    assert last_json(stdout)["test_images"] == 10_000
+    code, stdout, err = run(capsys, "compare", "--models", "mlp", "--dataset", f"folder:{folder}", "--epochs", "1",
+                            "--json")
+    assert code == 0 and len(last_json(stdout)["runs"]) == 1
+    assert f"{60 - held_out} training and {held_out} test images" in err
+
+
+@needs_pretrained
+def test_init_from_fine_tunes_the_checkpoints_weights_on_mnist_and_a_folder(capsys, tmp_path, mnist):
+    folder = digit_folder(mnist, tmp_path / "mine", 20)
+    out = tmp_path / "tuned.safetensors"
+    code, stdout, err = run(capsys, "train", "--init-from", str(pretrained_path()), "--dataset",
+                            f"mnist+folder:{folder}", "--train-samples", "256", "--out", str(out), "--json")
+    assert code == 0, err
+    report = last_json(stdout)
+    # 256 images from a fresh LeNet5 reach nowhere near this: the run started from the bundled weights.
+    assert report["status"] == "finished" and report["test_accuracy"] >= 0.98
+    bundled, _ = load_model(None)
+    tuned, meta = load_model(out)
+    training = meta["training"]
+    assert training["dataset"] == f"mnist+folder:{folder.resolve()}"
+    assert (training["epochs"], training["schedule"]) == (1, "cosine") and training["lr"] == pytest.approx(0.0006)
+    assert tuned.config == bundled.config  # the checkpoint's architecture, without --model
