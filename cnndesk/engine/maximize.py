@@ -255,11 +255,8 @@ def _ascend(model: nn.Module, target: _Target, channels: list[int], starts: Sequ
         (grad,) = torch.autograd.grad(
             objective(torch.roll(x, shifts=(dy, dx), dims=(2, 3)), target.ascent_end, True).sum(), x)
         with torch.no_grad():
-            if polish:  # the last steps climb straight to the box's corner: every pixel by its gradient's sign
-                x = x.detach() + STEP_SIZE * grad.sign()
-            else:
-                scale = grad.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-                x = x.detach() + STEP_SIZE * grad / scale
+            scale = grad.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            x = x.detach() + STEP_SIZE * grad / scale
             if not polish:
                 x = x * (1 - DECAY)
                 if (step + 1) % BLUR_EVERY == 0:
@@ -363,6 +360,11 @@ def maximize_layer(model: nn.Module, layer: str, channels: Sequence[int] | None 
             images, reached, cell = _ascend(model, target, chosen, (start,), steps, seed)
         patches = _top_patches(model, target, chosen, test_images)
         box = (0, 0, 28, 28) if cell is None else _receptive_field(model, target.name, *cell)
+        if cell is not None:  # what a noise start left outside the cell's field changes nothing: paper again
+            x0, y0, x1, y1 = box
+            inside = torch.zeros_like(images, dtype=torch.bool)
+            inside[..., y0:y1, x0:x1] = True
+            images = images.where(inside, torch.zeros_like(images))
     pictures = images[:, 0].float().cpu().numpy()
     return [ChannelWants(target.name, channel, pictures[row].copy(), float(reached[row]), patches[row], cell, box)
             for row, channel in enumerate(chosen)]
