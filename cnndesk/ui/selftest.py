@@ -225,6 +225,7 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
         app.processEvents()
         return latencies
 
+    replay_snapshots = 0 if window.session.history is None else len(window.session.history)
     replay = replay_and_time(layer_views[:2]) if window.session.history is not None else []
     show_tab(window.filterPages)
     replay_filters = replay_and_time([*layer_views[:1], window.filtersView.graphics.viewport()]) \
@@ -257,7 +258,7 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
         "explain_click_median_ms": _percentile(explain, 50),
         "replay_p95_ms": _percentile(replay, 95),
         "replay_filters_p95_ms": _percentile(replay_filters, 95),
-        "replay_snapshots": 0 if window.session.history is None else len(window.session.history),
+        "replay_snapshots": replay_snapshots,
         "stroke_points": STROKE_POINTS,
         "timer_gap_max_ms": float(np.max(gaps)),
         "timer_gap_p99_ms": float(np.percentile(gaps, 99)),
