@@ -110,6 +110,7 @@ class DrawingCanvas(QWidget):
         so a small digit drawn with a thick brush keeps its loops instead of becoming a blob, and a pen-thin one
         does not fade away when scaled down. A loaded image has no strokes: its ink is used as it is."""
         strokes = self._strokes + ([self._current] if self._current is not None else [])
+        strokes = [stroke for stroke in strokes if len(stroke.points) > 1]  # a pen just put down: no line yet
         if self._background is not None or not strokes:
             return self.ink_array()
         xs = [p.x() for stroke in strokes for p in stroke.points]
@@ -125,7 +126,7 @@ class DrawingCanvas(QWidget):
                 self._draw_stroke(finished, Stroke(width, stroke.points))
             self._evened = (key, finished)
         image = self._evened[1]
-        if self._current is not None:
+        if self._current is not None and len(self._current.points) > 1:
             image = image.copy()
             self._draw_stroke(image, Stroke(width, self._current.points))
         return self._as_array(image)
@@ -291,8 +292,9 @@ class DrawingCanvas(QWidget):
         if event.button() != Qt.MouseButton.LeftButton or self._current is None:
             return
         stroke, self._current = self._current, None
-        self._strokes.append(stroke)
-        self._draw_stroke(self._committed, stroke)
+        if len(stroke.points) > 1:  # a click without a move leaves no ink: it must not widen the digit either
+            self._strokes.append(stroke)
+            self._draw_stroke(self._committed, stroke)
         self._ink = self._committed.copy()
         self.update()
         self.penDown.emit(False)

@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 
 from cnndesk.engine import load_mnist
 from cnndesk.locations import pretrained_path
+from tests.ui.conftest import canvas_point
 
 pytestmark = pytest.mark.skipif(not pretrained_path().exists(), reason="bundled LeNet5 weights missing")
 
@@ -214,3 +215,13 @@ def test_an_opened_pen_thin_digit_has_its_strokes_evened_before_the_model_sees_i
     before, after = measure_strokes(prepared.source), measure_strokes(prepared.evened)
     assert before.ratio < 0.05 and 0.09 < after.ratio < 0.13  # a pen line grown to MNIST's width for its size
     qtbot.waitUntil(lambda: predicted_digit(window) == 0, timeout=2000)
+
+
+def test_a_click_without_a_move_leaves_the_reading_as_it_was(window, qtbot, stroke):
+    stroke(window.canvas, [(125, 110), (140, 100), (155, 110), (155, 125), (125, 160), (160, 160)])  # a small 2
+    qtbot.waitUntil(lambda: window.session.input is not None, timeout=2000)
+    before = window.session.input.centred.copy()
+    point = canvas_point(window.canvas, 260, 260)  # far from the digit, as before pressing a key
+    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    window.update_prediction()
+    np.testing.assert_array_equal(window.session.input.centred, before)
