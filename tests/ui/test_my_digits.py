@@ -168,3 +168,16 @@ def test_fine_tune_says_why_it_cannot_start_from_a_model_never_saved(window, tmp
     window.session.set_model(build_model("lenet5"), {"model": {"name": "lenet5"}}, path=None)
     assert not window.fineTuneButton.isEnabled()
     assert "starts from a saved model" in window.fineTuneButton.toolTip()
+
+
+def test_the_delete_key_in_the_gallery_deletes_the_selected_digit_and_leaves_the_canvas(window, stroke, qtbot,
+                                                                                         tmp_path):
+    stroke(window.canvas, SEVEN)
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    window.labelButtons[7].click()
+    window.bottomTabs.setCurrentWidget(window.myDigits)
+    window.digitGallery.setFocus()
+    window.digitGallery.item(0).setSelected(True)
+    QTest.keyClick(window.digitGallery, Qt.Key.Key_Delete)
+    assert window.digitGallery.count() == 0 and not any((tmp_path / "my-digits" / "7").iterdir())
+    assert not window.canvas.is_empty()  # the window's Delete (Clear canvas) did not fire instead

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -156,9 +156,9 @@ class MyDigitsTab(Panel):
         self.digitGallery.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
         self.digitGallery.setGridSize(QSize(THUMBNAIL_PX + 16, THUMBNAIL_PX + 22))
         self.digitGallery.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.digitGallery)
-        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.activated.connect(self.delete_selected)
+        # Delete in the gallery deletes digits: the key is claimed before the window's Delete (Clear canvas) sees it
+        # (two shortcuts for one key would be ambiguous, and neither would run).
+        self.digitGallery.installEventFilter(self)
         box = QVBoxLayout(self.myDigits)
         box.addLayout(buttons)
         box.addLayout(accuracy)
@@ -180,6 +180,13 @@ class MyDigitsTab(Panel):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.myDigits and event.type() == QEvent.Type.Show and self._stale:
             self._show_predictions()
+        if watched is self.digitGallery and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) \
+                and event.matches(QKeySequence.StandardKey.Delete):
+            if event.type() == QEvent.Type.ShortcutOverride:
+                event.accept()  # a key press for the gallery, not the window's shortcut
+            else:
+                self.delete_selected()
+            return True
         return False
 
     # -- keeping and deleting ---------------------------------------------------------------------------
