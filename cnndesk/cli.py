@@ -237,7 +237,10 @@ def _load_dataset(spec: str):
     """The splits a command trains or tests on, read once; a folder's files that could not be read: one warning."""
     from cnndesk.engine import load_splits
 
-    splits = load_splits(spec)
+    return _load_dataset_splits(load_splits(spec))
+
+
+def _load_dataset_splits(splits):
     if splits.unreadable:
         sys.stderr.write(f"cnndesk: warning: {len(splits.unreadable)} file(s) could not be read and were skipped; "
                          f"the first: {splits.unreadable[0]}\n")
@@ -286,12 +289,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, evaluate, load_model
-    from cnndesk.engine.data import base_dataset, canonical_dataset
+    from cnndesk.engine.data import FOLDER, base_dataset, canonical_dataset, dataset_parts, load_folder
+    from cnndesk.engine.digits import has_train_test_layout
 
     model, meta = _at_snapshot(args, load_model(args.checkpoint))
     # Default: the test set the checkpoint's run was tested on (MNIST's for a run fine-tuned on mnist+folder:…).
     dataset = canonical_dataset(args.dataset or base_dataset(meta.get("training", {}).get("dataset") or "mnist"))
-    test = _load_dataset(dataset).test
+    parts = dataset_parts(dataset)
+    if args.dataset and len(parts) == 1 and parts[0].startswith(FOLDER) \
+            and not has_train_test_layout(parts[0][len(FOLDER):]):
+        # A folder named to test on, that does not say which images are for testing (your exported digits, a
+        # scan): all of them. (A run trained on it is tested by default on what it held out, as during the run.)
+        test = _load_dataset_splits(load_folder(parts[0][len(FOLDER):], hold_out=False)).train
+    else:
+        test = _load_dataset(dataset).test
     if not len(test):
         raise CnndeskError(f"{dataset} has no test images (a folder without train/ and test/ folders holds out "
                            "about a fifth of its images: give it more).")
@@ -310,7 +321,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         })
         return 0
     print(f"{meta['model']['name']}: test accuracy {result.accuracy:.2%} on {dataset} ({len(test):,} test images)")
-    print("per class: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(result.per_class_accuracy)))
+    counts = [sum(row) for row in result.confusion_matrix]  # a digit without test images has no accuracy
+    print("per class: " + "  ".join(f"{d}: {a:.1%}" if counts[d] else f"{d}: –"
+                                    for d, a in enumerate(result.per_class_accuracy)))
     print("confusion matrix (rows: true digit, columns: predicted)")
     print("     " + "".join(f"{d:>6}" for d in range(10)))
     for d, row in enumerate(result.confusion_matrix):

@@ -529,6 +529,9 @@ def test_train_eval_and_compare_take_a_folder_of_digits(capsys, tmp_path, mnist)
     assert all(Path(item["path"]).parent.parent == folder.resolve() for item in report["misclassified"])
     code, stdout, _ = run(capsys, "eval", "--checkpoint", str(out), "--dataset", "mnist", "--json")
     assert last_json(stdout)["test_images"] == 10_000
+    # Named to test on, a folder without train/ and test/ is tested whole: every one of your exported digits.
+    code, stdout, _ = run(capsys, "eval", "--checkpoint", str(out), "--dataset", f"folder:{folder}", "--json")
+    assert last_json(stdout)["test_images"] == 60
     code, stdout, err = run(capsys, "compare", "--models", "mlp", "--dataset", f"folder:{folder}", "--epochs", "1",
                             "--json")
     assert code == 0 and len(last_json(stdout)["runs"]) == 1
