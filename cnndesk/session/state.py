@@ -134,6 +134,7 @@ class Session:
         self.history: TrainingHistory | None = None
         self.snapshot: int | None = None
         self._live_weights: dict[str, Any] | None = None  # a run's latest weights, held while a snapshot is shown
+        self._latest_evaluation: Evaluation | None = None  # the latest weights' evaluation, while a snapshot is shown
         self.history_changed = Event()  # (TrainingHistory | None)
         self.snapshot_changed = Event()  # (int | None)
 
@@ -264,6 +265,9 @@ class Session:
             raise IndexError(f"No snapshot {index}: the history has {len(self.history)}.")
         if index == self.snapshot:
             return
+        if self.snapshot is None:
+            self._latest_evaluation = self.evaluation  # back at the latest weights, it holds again
+        evaluation = None
         if index is not None:
             self.history.load_into(self.predictor.model, index)
         elif self.predictor is not None:
@@ -272,10 +276,14 @@ class Session:
                 latest = self.model.model.state_dict()
             if latest is not None:
                 self.predictor.load_weights(latest)
+            if self._live_weights is None:  # the weights it was made with (a run's newer ones make it stale)
+                evaluation = self._latest_evaluation
+        if index is None:
+            self._latest_evaluation = None
         self._live_weights = None
         self.snapshot = index
-        if self.evaluation is not None:
-            self.set_evaluation(None)  # of other weights
+        if self.evaluation is not evaluation:
+            self.set_evaluation(evaluation)
         self.snapshot_changed.emit(index)
         if self.predictor is not None:
             self.weights_changed.emit(self.predictor.model)
@@ -287,7 +295,7 @@ class Session:
             return
         if history is not self.history and self.snapshot is not None and history is None:
             self.snapshot = None  # the weights it showed belong to a history that is gone
-            self._live_weights = None
+            self._live_weights = self._latest_evaluation = None
             self.snapshot_changed.emit(None)
         self.history = history
         self.history_changed.emit(history)
@@ -368,7 +376,7 @@ class Session:
         assert self.predictor is not None
         if self.snapshot is not None:
             self.snapshot = None  # a network's own weights now
-            self._live_weights = None
+            self._live_weights = self._latest_evaluation = None
             self.snapshot_changed.emit(None)
         self.predictor.set_model(network)
         self._field = None

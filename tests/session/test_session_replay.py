@@ -65,3 +65,20 @@ def test_a_snapshot_out_of_range_is_refused_and_a_model_without_history_has_none
     assert session.history is None
     session.show_snapshot(0)  # nothing to replay: the latest weights stay
     assert session.snapshot is None
+
+
+def test_the_latest_weights_evaluation_comes_back_with_them_and_a_run_s_newer_weights_drop_it(session, trained):
+    evaluation = object()  # (the session only keeps it; the Test set tab shows it)
+    session.set_evaluation(evaluation)
+    session.show_snapshot(0)
+    assert session.evaluation is None  # of other weights
+    session.show_snapshot(1)
+    session.show_snapshot(None)
+    assert session.evaluation is evaluation  # the same weights again: no need to evaluate twice
+    session.follow_run(build_model("lenet5"))
+    session.run_history(trained.snapshots)
+    session.set_evaluation(evaluation)
+    session.show_snapshot(0)
+    session.load_weights(trained.model.state_dict())  # the run moved on meanwhile
+    session.show_snapshot(None)
+    assert session.evaluation is None

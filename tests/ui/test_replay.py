@@ -82,3 +82,16 @@ def test_keyboard_steps_through_the_snapshots(window, qtbot, stroke):
     assert window.session.snapshot == 3
     window.show_latest()
     assert window.historySlider.value() == last and window.session.snapshot is None
+
+
+def test_the_step_is_marked_only_on_the_curves_of_the_run_replayed(window, qtbot, stroke, tmp_path):
+    import shutil
+
+    outcome = _train(window, qtbot, stroke, epochs=1)
+    window.historySlider.setValue(1)
+    assert window.trainingPanel.snapshotMarks[0].isVisible()  # the curves are this run's
+    other = tmp_path / "another-run.safetensors"  # (another run's file, as far as the curves know)
+    shutil.copy(outcome.checkpoint, other)
+    window.session.open_model(other)
+    window.historySlider.setValue(1)
+    assert window.session.snapshot == 1 and not window.trainingPanel.snapshotMarks[0].isVisible()

@@ -146,6 +146,10 @@ class TestSetPanel(Panel):
         return snapshot if snapshot.confusion is not None and snapshot.test_accuracy is not None else None
 
     def _open_cell(self, true: int, predicted: int) -> None:
+        if self.session.evaluation is None:  # a replay snapshot's matrix: its images were never kept one by one
+            self.shell.status(self.tr("Evaluate to see the images of a cell (the replay's matrix has counts only)."),
+                              6000)
+            return
         self.confusionMatrix.mark(true, predicted)
         self.testBrowser.show_cell(true, predicted)
 

@@ -32,6 +32,7 @@ class TrainingTab(Panel):
         self._prepared: RunPlan | None = None  # the run whose form and curves were set up when it was asked for
         self.dialog: QWidget | None = None  # the Resume run… dialog last opened
         self._starting: RunPlan | None = None  # the run being checked and started in the training thread
+        self._curves_saved_to: Path | None = None  # the checkpoint of the run the curves show, once it ended
         self.trainAction = self.add_action(TRAINING, self.tr("&Train"), self._click_train, ["Ctrl+T"],
                                            needs_engine=True)
         self.resumeRunAction = self.add_action(TRAINING, self.tr("&Resume training…"), self.resume_dialog,
@@ -180,8 +181,11 @@ class TrainingTab(Panel):
             model=config.model))
 
     def _mark_snapshot(self, index: int | None) -> None:
-        history = self.session.history
-        snapshot = None if index is None or history is None else history[index]
+        history, model = self.session.history, self.session.model
+        # Only on curves of that very run: the one training, or the one that saved the model shown.
+        own_curves = self.session.following_run or (model is not None and model.path is not None
+                                                    and model.path == self._curves_saved_to)
+        snapshot = None if index is None or history is None or not own_curves else history[index]
         self.trainingPanel.mark_snapshot(None if snapshot is None else snapshot.step,
                                          None if snapshot is None else snapshot.epoch)
 
@@ -194,6 +198,7 @@ class TrainingTab(Panel):
         """What is shown is what is saved: the run's saved model becomes current, or the previous one returns."""
         from cnndesk.session.runs import DIVERGED, FAILED
 
+        self._curves_saved_to = outcome.checkpoint  # the curves now show how that file's model was trained
         self.session.end_run(outcome)
         message = outcome.message
         self.trainingPanel.statusLabel.setText(message)
