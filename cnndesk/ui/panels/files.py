@@ -68,7 +68,12 @@ class ModelFilesPanel(Panel):
         except CnndeskError as exc:
             self.shell.show_error(str(exc))
             return None
-        self.shell.status(self.tr("Saved {path}").format(path=saved), 10000)
+        if self.session.snapshot is not None:
+            # The replay shows an earlier step; the model (and its file) is the trained one, history included.
+            self.shell.status(self.tr("Saved {path}: the final weights and their history, not the replay's step "
+                                      "(Latest shows what was saved)").format(path=saved), 15000)
+        else:
+            self.shell.status(self.tr("Saved {path}").format(path=saved), 10000)
         return saved
 
     def save_model(self) -> None:
