@@ -41,7 +41,15 @@ def test_digits_kept_by_key_and_button_are_read_and_counted(window, stroke, qtbo
     assert window.digitGallery.count() == 1 and window.digitGallery.item(0).text() == "7"
     assert "100.0% of your 1 digits" in window.myDigitsAccuracy.text()
     assert "99.41% of MNIST" in window.myDigitsAccuracy.text()
-    window.labelButtons[1].click()  # the same 7, kept as a 1 by mistake: read as a 7
+    QTest.keyClick(window.canvas, Qt.Key.Key_7)  # again, the canvas untouched: no second copy
+    assert window.digitGallery.count() == 1
+    window.labelButtons[2].click()  # another label for the same drawing corrects the first
+    assert window.digitGallery.count() == 1 and window.digitGallery.item(0).text() == "2 → 7"
+    assert not any((tmp_path / "my-digits" / "7").iterdir())
+    window.labelButtons[7].click()
+    stroke(window.canvas, SEVEN)  # drawn again: a second digit
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    window.labelButtons[1].click()  # this 7 kept as a 1 by mistake: read as a 7
     assert window.digitGallery.count() == 2
     assert "50.0% of your 2 digits" in window.myDigitsAccuracy.text()
     wrong = next(window.digitGallery.item(i) for i in range(2) if window.digitGallery.item(i).text() == "1 → 7")

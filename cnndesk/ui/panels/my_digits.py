@@ -98,6 +98,10 @@ class MyDigitsTab(Panel):
         self.exportDigitsButton: QPushButton | None = None
         self.folderDialog: QFileDialog | None = None  # the Import/Export dialog last opened (for tests)
         self._folder = None
+        # The digit kept from the canvas as it is now (forgotten once it changes): pressing again keeps no second
+        # copy, and another label corrects the first.
+        self._last_kept = None
+        shell.canvas.changed.connect(self._canvas_changed)
         self._inputs: dict[tuple[Path, int], Any] = {}  # (file, mtime) -> the model input, or why it is unreadable
         self._images = np.zeros((0, 28, 28), np.float32)
         self._labels = np.zeros(0, np.int64)
@@ -190,6 +194,9 @@ class MyDigitsTab(Panel):
         return False
 
     # -- keeping and deleting ---------------------------------------------------------------------------
+    def _canvas_changed(self) -> None:
+        self._last_kept = None
+
     def keep_drawing(self, digit: int) -> None:
         """The drawing on the canvas, as drawn, kept as a ``digit``."""
         if self._folder is None:
@@ -197,12 +204,24 @@ class MyDigitsTab(Panel):
         if self.shell.canvas.is_empty():
             self.shell.status(self.tr("Draw a digit first, then keep it with its label."), 4000)
             return
+        ink = self.shell.canvas.ink_array()
+        previous = self._last_kept if self._last_kept is not None and self._last_kept.path.exists() else None
+        if previous is not None and previous.label == digit:
+            self.shell.status(self.tr("This drawing is kept already, as a {digit}.").format(digit=digit), 4000)
+            return
         try:
-            kept = self._folder.add(self.shell.canvas.ink_array(), digit)
+            kept = self._folder.add(ink, digit)
+            if previous is not None:  # the same drawing again with another label: a correction, not a second digit
+                self._folder.remove(previous)
         except (CnndeskError, OSError) as exc:
             self.shell.show_error(str(exc))
             return
-        self.shell.status(self.tr("Kept as a {digit}: {path}").format(digit=digit, path=kept.path), 4000)
+        self._last_kept = kept
+        if previous is not None:
+            self.shell.status(self.tr("Kept as a {digit} instead of a {before}: {path}").format(
+                digit=digit, before=previous.label, path=kept.path), 4000)
+        else:
+            self.shell.status(self.tr("Kept as a {digit}: {path}").format(digit=digit, path=kept.path), 4000)
         self.refresh()
 
     def delete_selected(self) -> None:
