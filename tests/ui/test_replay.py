@@ -95,3 +95,19 @@ def test_the_step_is_marked_only_on_the_curves_of_the_run_replayed(window, qtbot
     window.session.open_model(other)
     window.historySlider.setValue(1)
     assert window.session.snapshot == 1 and not window.trainingPanel.snapshotMarks[0].isVisible()
+
+
+def test_my_digits_gives_the_snapshot_s_own_mnist_figure_during_the_replay(window, qtbot, stroke):
+    _train(window, qtbot, stroke, epochs=1)
+    window.labelButtons[7].click()  # the 7 on the canvas, kept (in the test session's data folder: removed after)
+    try:
+        window.bottomTabs.setCurrentWidget(window.myDigits)
+        window.historySlider.setValue(0)
+        snapshot = window.session.history[0]
+        text = window.myDigitsAccuracy.text()
+        assert "at step 0" in text and f"{snapshot.test_accuracy:.1%} of MNIST's first 1,000 test digits" in text
+        window.show_latest()
+        assert "at step" not in window.myDigitsAccuracy.text()
+    finally:
+        window.digitGallery.selectAll()
+        window.deleteButton.click()

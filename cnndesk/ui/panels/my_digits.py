@@ -304,13 +304,23 @@ class MyDigitsTab(Panel):
             mnist = self._mnist_accuracy()
             text = self.tr("The model reads {accuracy:.1%} of your {count} digits").format(accuracy=accuracy,
                                                                                            count=count)
-            if mnist is not None:
+            snapshot = self._snapshot()
+            if snapshot is not None:  # the replay shows an earlier step: its own MNIST figure, measured then
+                text += self.tr(" at step {step}, and {mnist:.1%} of MNIST's first {images} test digits").format(
+                    step=f"{snapshot.step:,}", mnist=snapshot.test_accuracy,
+                    images=f"{self.session.history.test_images:,}")
+            elif mnist is not None:
                 text += self.tr(" and {mnist:.2%} of MNIST's test digits").format(mnist=mnist)
             text += "."
         if problems:
             text += " " + self.tr("{count} files could not be read: {first}").format(count=len(problems),
                                                                                    first=problems[0])
         return text
+
+    def _snapshot(self):
+        history, index = self.session.history, self.session.snapshot
+        snapshot = None if history is None or index is None else history[index]
+        return snapshot if snapshot is not None and snapshot.test_accuracy is not None else None
 
     def _mnist_accuracy(self) -> float | None:
         if self.session.evaluation is not None:
