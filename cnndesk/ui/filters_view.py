@@ -43,12 +43,13 @@ class _FilterRow:
         layout.addItem(self.bar, row=row + 1, col=1)
         self.update(layer)
 
-    def update(self, layer: LayerFilters) -> None:
+    def update(self, layer: LayerFilters, limit: float | None = None) -> None:
+        """New weights for this layer; ``limit``: the colour scale's ends (default: its own largest weight)."""
         from cnndesk.engine.inspect import filter_grid
 
         self.layer = layer
         grid, _, _ = filter_grid(layer)
-        limit = layer.limit or 1.0
+        limit = limit or layer.limit or 1.0
         self.image.setImage(grid, autoLevels=False)
         self.bar.setLevels((-limit, limit))  # symmetric: zero stays white
 
@@ -96,14 +97,15 @@ class FiltersView(QWidget):
         self._signature: tuple = ()
         self.graphics.scene().sigMouseMoved.connect(self._hover)
 
-    def show_filters(self, layers: list[LayerFilters]) -> None:
+    def show_filters(self, layers: list[LayerFilters], limits: dict[str, float] | None = None) -> None:
+        """Each layer's weights; ``limits``: a colour scale per layer name to keep (the replay keeps the final
+        weights' scale, so that kernels are seen to grow from faint noise), else each layer's own."""
         signature = tuple((layer.name, layer.weights.shape) for layer in layers)
         if signature != self._signature:
             self._rebuild(layers)
             self._signature = signature
-            return
         for row, layer in zip(self.rows, layers, strict=True):
-            row.update(layer)
+            row.update(layer, (limits or {}).get(layer.name))
         if not self.graphics.underMouse():  # a value read before is not these weights' any more
             self.hoverLabel.setText(self._hint())
 

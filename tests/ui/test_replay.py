@@ -111,3 +111,13 @@ def test_my_digits_gives_the_snapshot_s_own_mnist_figure_during_the_replay(windo
     finally:
         window.digitGallery.selectAll()
         window.deleteButton.click()
+
+
+def test_the_kernels_keep_the_final_weights_colour_scale_through_the_replay(window, qtbot, stroke):
+    _train(window, qtbot, stroke, epochs=1)
+    window.inspectTabs.setCurrentWidget(window.filterPages)
+    final = {row.layer.name: row.bar.levels() for row in window.filtersView.rows}
+    window.historySlider.setValue(0)  # the initial weights: another largest weight, the same scale
+    for row in window.filtersView.rows:
+        assert row.bar.levels() == final[row.layer.name]
+        assert float(abs(row.layer.weights).max()) != final[row.layer.name][1]

@@ -82,7 +82,12 @@ class FiltersPanel(Panel):
         from cnndesk.engine.inspect import layer_filters
 
         self._stale = False
-        self.filtersView.show_filters(layer_filters(network))
+        limits = None
+        model = self.session.model
+        if self.session.snapshot is not None and model is not None and not self.session.following_run:
+            # The replay of a trained model: one scale for every step, its final weights'.
+            limits = {layer.name: layer.limit for layer in layer_filters(model.model)}
+        self.filtersView.show_filters(layer_filters(network), limits)
 
     def show_wants(self, layer: str) -> None:
         """What each channel of ``layer`` wants, for the weights now shown: from the cache, or computed."""
