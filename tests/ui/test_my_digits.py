@@ -39,7 +39,7 @@ def test_digits_kept_by_key_and_button_are_read_and_counted(window, stroke, qtbo
     kept = list((tmp_path / "my-digits" / "7").iterdir())
     assert len(kept) == 1 and kept[0].suffix == ".png"
     assert window.digitGallery.count() == 1 and window.digitGallery.item(0).text() == "7"
-    assert "100.0% of your 1 digits" in window.myDigitsAccuracy.text()
+    assert "100.0% of your one digit" in window.myDigitsAccuracy.text()
     assert "99.41% of MNIST" in window.myDigitsAccuracy.text()
     QTest.keyClick(window.canvas, Qt.Key.Key_7)  # again, the canvas untouched: no second copy
     assert window.digitGallery.count() == 1

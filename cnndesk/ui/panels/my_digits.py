@@ -302,8 +302,9 @@ class MyDigitsTab(Panel):
                            "its key on the canvas). They are kept in {folder}.").format(folder=self._folder.root)
         else:
             mnist = self._mnist_accuracy()
-            text = self.tr("The model reads {accuracy:.1%} of your {count} digits").format(accuracy=accuracy,
-                                                                                           count=count)
+            text = (self.tr("The model reads {accuracy:.1%} of your one digit") if count == 1 else
+                    self.tr("The model reads {accuracy:.1%} of your {count} digits")).format(accuracy=accuracy,
+                                                                                             count=count)
             snapshot = self._snapshot()
             if snapshot is not None:  # the replay shows an earlier step: its own MNIST figure, measured then
                 text += self.tr(" at step {step}, and {mnist:.1%} of MNIST's first {images} test digits").format(
@@ -479,7 +480,8 @@ class MyDigitsTab(Panel):
         text = self.tr("Imported {copied} digits from {folder}.").format(copied=report.copied,
                                                                         folder=report.source)
         if report.already_there:
-            text += " " + self.tr("{count} were yours already.").format(count=report.already_there)
+            text += " " + (self.tr("One was yours already.") if report.already_there == 1 else
+                           self.tr("{count} were yours already.").format(count=report.already_there))
         if report.skipped:
             text += " " + self.tr("{count} files could not be read and were skipped; the first: {first}").format(
                 count=len(report.skipped), first=report.skipped[0])
@@ -502,7 +504,9 @@ class MyDigitsTab(Panel):
         text = self.tr("Exported {copied} digits to {folder}: a dataset for cnndesk train --dataset "
                        "folder:{folder}.").format(copied=report.copied, folder=report.target)
         if report.already_there:
-            text += " " + self.tr("{count} were there already.").format(count=report.already_there)
+            text += " " + (self.tr("One was there already (the same image).") if report.already_there == 1 else
+                           self.tr("{count} were there already (the same images).").format(
+                               count=report.already_there))
         self._report(text)
         self.shell.status(text, 10000)
         self._update_buttons()
