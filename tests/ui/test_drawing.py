@@ -225,3 +225,13 @@ def test_a_click_without_a_move_leaves_the_reading_as_it_was(window, qtbot, stro
     QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
     window.update_prediction()
     np.testing.assert_array_equal(window.session.input.centred, before)
+
+
+def test_the_prediction_asks_for_the_same_room_whatever_it_says(window):
+    """Its size drives the columns beside it: a size that followed the text made them jump at each prediction."""
+    label = window.predictionLabel
+    sizes = set()
+    for show in (label.show_empty, lambda: label.show_prediction(1, 0.97), lambda: label.show_prediction(8, 1.0)):
+        show()
+        sizes.add((label.sizeHint().width(), label.minimumSizeHint().width()))
+    assert len(sizes) == 1
