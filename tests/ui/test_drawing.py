@@ -235,3 +235,19 @@ def test_the_prediction_asks_for_the_same_room_whatever_it_says(window):
         show()
         sizes.add((label.sizeHint().width(), label.minimumSizeHint().width()))
     assert len(sizes) == 1
+
+
+def test_open_image_starts_in_the_folder_of_the_last_image_opened(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = _mnist_png(tmp_path, 0, True)
+    starts = []
+
+    def pick(_parent, _title, start, _filter):
+        starts.append(start)
+        return str(path), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
+    window.open_image_dialog()
+    window.open_image_dialog()
+    assert starts[1] == str(tmp_path)  # the first started at home, the second where the image was

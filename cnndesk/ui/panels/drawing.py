@@ -9,8 +9,11 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from cnndesk.ui.canvas import DrawingCanvas
+from cnndesk.ui.settings import open_settings
 
 from .base import DRAW, EDIT, FILE, Panel
+
+IMAGE_FOLDER = "drawing/imageFolder"  # settings: the folder the last image was opened from
 
 # While drawing, the mouse events already queued are coalesced into one prediction at the next turn of the
 # event loop: the prediction trails the pen by one model pass and never by a fixed delay.
@@ -106,7 +109,11 @@ class DrawingPanel(Panel):
             self.session.set_drawing(self.canvas.normalised_ink(), even_strokes=self.canvas.has_image())
 
     def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open image"), str(Path.home()),
+        settings = open_settings()
+        folder = settings.value(IMAGE_FOLDER)
+        start = folder if isinstance(folder, str) and Path(folder).is_dir() else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open image"), start,
                                               QCoreApplication.translate("DrawingPanel", IMAGE_FILTER))
         if path:
+            settings.setValue(IMAGE_FOLDER, str(Path(path).parent))
             self.canvas.load_file(path)
