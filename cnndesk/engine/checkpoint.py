@@ -128,9 +128,39 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             or not isinstance(model.get("options", {}), dict) or not isinstance(meta.get("version", 0), int)
             or not all(isinstance(meta.get(k, {}), dict) for k in ("training", "metrics"))):
         raise CnndeskError(f"{path} has a damaged cnndesk header.")
+    problem = _field_problem(meta)
+    if problem:
+        raise CnndeskError(f"{path} has a damaged cnndesk header: {problem}.")
     if meta.get("version", 0) > VERSION:
         raise CnndeskError(f"{path} was written by a newer cnndesk (format {meta['version']}); please upgrade.")
     return meta
+
+
+# The metrics a command may read, and the JSON types each may hold (True: it may be null). The training record is
+# checked against TrainConfig's annotations (resume.training_record_problem): a field of another type (a crafted or
+# damaged file) is one clear error when the file is read, not a traceback wherever the field is used.
+METRIC_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "test_accuracy": ((int, float), True), "epochs_completed": ((int,), False), "train_seconds": ((int, float), True),
+    "samples_per_second": ((int, float), True), "stopped": ((bool,), False), "history": ((list,), False),
+}
+
+
+def _field_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the header's known fields, or None."""
+    from .resume import _show, training_record_problem
+
+    problem = training_record_problem(meta.get("training", {}))
+    if problem:
+        return problem
+    for name, (types, nullable) in METRIC_FIELDS.items():
+        value = meta.get("metrics", {}).get(name)
+        if value is None and (nullable or name not in meta.get("metrics", {})):
+            continue
+        # (bool is an int in Python, but true is not a number of epochs)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            kind = {bool: "true or false", list: "a list", int: "a number"}[types[0]]
+            return f"its metrics record has '{name}' = {_show(value)}, which is not {kind}"
+    return None
 
 
 def load_model(path: str | Path | None = None, device: torch.device | str = "cpu") -> tuple[Network, dict[str, Any]]:

@@ -157,23 +157,33 @@ def load_resume_state(
 # The header.
 
 
+def training_record_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with the types of a checkpoint's training record (every known field against TrainConfig's
+    annotation), or None. ``read_metadata`` asks it of every checkpoint it reads, so no command meets a bad one."""
+    from .train import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        if f.name in record:
+            value = record[f.name]
+            problem = _type_problem(value, hints[f.name], finite=True)
+            if problem:
+                return f"its training record has '{f.name}' = {_show(value)}, which is {problem}"
+    return None
+
+
 def _training_config(path: Path, record: dict[str, Any]) -> TrainConfig:
     """The TrainConfig a training record describes; every known field checked against its annotation."""
     from .train import TrainConfig
 
     if not record.get("model"):
         raise _refusal(path, "its training record does not name the model")
-    hints = typing.get_type_hints(TrainConfig)
-    values: dict[str, Any] = {}
-    for f in fields(TrainConfig):
-        if f.name not in record:
-            continue  # a record older than the field: the default, as TrainConfig.from_dict does
-        value = record[f.name]
-        problem = _type_problem(value, hints[f.name], finite=True)
-        if problem:
-            raise _refusal(path, f"its training record has '{f.name}' = {_show(value)}, which is {problem}")
-        values[f.name] = value
-    config = TrainConfig(**values)
+    problem = training_record_problem(record)
+    if problem:
+        raise _refusal(path, problem)
+    names = {f.name for f in fields(TrainConfig)}
+    # (a field missing from an older record takes its default, as TrainConfig.from_dict does)
+    config = TrainConfig(**{name: value for name, value in record.items() if name in names})
     try:
         config.validate()
     except (CnndeskError, TypeError, ValueError) as exc:

@@ -237,6 +237,29 @@ def test_damaged_header_is_a_clear_error(header, lenet_tensors, tmp_path):
         load_model(path)
 
 
+@pytest.mark.parametrize(("section", "name", "value"), [
+    ("training", "dataset", 123), ("training", "model", ["lenet5"]), ("training", "epochs", "8"),
+    ("training", "epochs", True), ("training", "lr", "fast"), ("training", "augment", 1),
+    ("training", "model_options", []), ("metrics", "test_accuracy", "99%"), ("metrics", "history", {}),
+])
+def test_a_header_field_of_the_wrong_type_is_one_clear_error(section, name, value, lenet_tensors, tmp_path,
+                                                             capsys):
+    """(``training.dataset: 123`` made ``cnndesk eval`` crash with "'int' object has no attribute …".)"""
+    path = write_with_header(tmp_path / "odd.safetensors", lenet_tensors, good_header(**{section: {name: value}}))
+    with pytest.raises(CnndeskError, match=f"its {section} record has .{name}. = "):
+        load_model(path)
+    from cnndesk.cli import main
+
+    assert main(["eval", "--checkpoint", str(path)]) == 2
+    assert f"its {section} record has '{name}' = " in capsys.readouterr().err
+
+
+def test_null_is_fine_where_a_field_may_be_missing(lenet_tensors, tmp_path):
+    header = good_header(training={"train_samples": None, "target_accuracy": None, "dataset": "mnist"},
+                         metrics={"test_accuracy": None})
+    load_model(write_with_header(tmp_path / "nulls.safetensors", lenet_tensors, header))
+
+
 # ---------------------------------------------------------------- atomic writes, no pickle
 
 
