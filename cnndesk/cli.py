@@ -735,7 +735,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-samples", type=int, help="use only the first N training images")
     train.add_argument("--target-accuracy", type=float, help="stop once the test accuracy reaches this, e.g. 0.99")
     train.add_argument("--no-augment", action="store_true", help="train without random affine augmentation")
-    train.add_argument("--out", help="checkpoint path (default: the user data folder); written after every epoch")
+    train.add_argument("--out", help="checkpoint path, or a folder to save it in under a name that says what it "
+                       "holds (default: the user data folder); written after every epoch")
     train.add_argument("--init-from", metavar="CHECKPOINT", help="fine-tune: start from this checkpoint's weights "
                        "with a fresh optimizer and the fine-tuning recipe (1 epoch of 12,000 images, a tenth of the "
                        "model's learning rate, cosine), which the options given override; e.g. with "

@@ -298,6 +298,8 @@ class RunController:
             return None
         if plan.out is not None:
             out = plan.out
+            if out.is_dir():  # a folder: the run's own file in it, named as in the checkpoints folder
+                return _unique(out / checkpoint_name(plan.config.model, started))
             return out if out.suffix == ".safetensors" else out.with_name(out.name + ".safetensors")
         if plan.resume is not None:
             return plan.resume.path
@@ -337,8 +339,11 @@ class RunController:
                           int(metrics.get("epochs_completed", 0)), resumable=True)
 
     def _rename(self, plan: RunPlan, path: Path, started: float, accuracy: float | None) -> Path:
-        """A run's own file in the checkpoints folder takes the name of what it holds; a file the user named stays."""
-        if plan.out is not None or path.parent.resolve() != self._checkpoints().resolve():
+        """A run's own file (in the checkpoints folder, or in a folder given as ``out``) takes the name of what it
+        holds; a file the user named stays."""
+        into_folder = plan.out is not None and plan.out.is_dir()
+        folder = plan.out if into_folder else self._checkpoints()
+        if (plan.out is not None and not into_folder) or path.parent.resolve() != folder.resolve():
             return path
         match = NAME_PATTERN.match(path.stem)
         if match is None:

@@ -75,6 +75,18 @@ def test_a_finished_run_is_saved_under_a_name_that_says_what_it_holds(folder, mn
     assert meta["metrics"]["test_accuracy"] == outcome.test_accuracy
 
 
+def test_out_naming_a_folder_saves_the_run_inside_it(folder, tmp_path, mnist):
+    """(``--out DIR`` wrote ``DIR.safetensors`` beside the folder.)"""
+    mine = tmp_path / "my-runs"
+    mine.mkdir()
+    outcome = controller_in(folder).run(new_run(small(epochs=1), out=mine), splits=mnist)
+    assert outcome.checkpoint is not None and outcome.checkpoint.parent == mine
+    assert list(mine.iterdir()) == [outcome.checkpoint] and not list(folder.iterdir())
+    assert not (tmp_path / "my-runs.safetensors").exists()
+    assert re.fullmatch(rf"lenet5-\d{{4}}-\d{{2}}-\d{{2}}-\d{{4}}-{outcome.test_accuracy * 100:.2f}\.safetensors",
+                        outcome.checkpoint.name)
+
+
 def test_stop_mid_epoch_shows_the_model_it_saved(folder, mnist):
     controller = controller_in(folder)
     # Step 7 is inside epoch 2 (5 batches an epoch): the file keeps epoch 1.
