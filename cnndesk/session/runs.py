@@ -232,6 +232,8 @@ class RunController:
 
         started = time.time()
         path = self._run_path(plan, started)
+        if path is not None:
+            _check_writable(path)  # before the first epoch, not after it
         autosave = Autosave(path) if path is not None else None
         control = TrainingControl()
         with self._lock:
@@ -360,6 +362,19 @@ class RunController:
         except OSError:
             return path  # the name is a courtesy; the file is what matters
         return target
+
+
+def _check_writable(path: Path) -> None:
+    """CnndeskError, now, if the run's checkpoint could not be written to ``path``'s folder."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(prefix=f".{path.name}.", suffix=".probe", dir=path.parent):
+            pass
+    except OSError as exc:
+        raise CnndeskError(f"Cannot save the run to {path}: {exc.strerror or exc}. Nothing was trained; choose "
+                           "another place to save it.") from None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnndesk.engine import TrainConfig, TrainingCallback, evaluate, load_model, load_splits, read_metadata
+from cnndesk.engine import CnndeskError, TrainConfig, TrainingCallback, evaluate, load_model, load_splits, read_metadata
 from cnndesk.session.runs import (
     DIVERGED,
     FINISHED,
@@ -85,6 +85,22 @@ def test_out_naming_a_folder_saves_the_run_inside_it(folder, tmp_path, mnist):
     assert not (tmp_path / "my-runs.safetensors").exists()
     assert re.fullmatch(rf"lenet5-\d{{4}}-\d{{2}}-\d{{2}}-\d{{4}}-{outcome.test_accuracy * 100:.2f}\.safetensors",
                         outcome.checkpoint.name)
+
+
+def test_a_place_that_cannot_be_written_is_refused_before_anything_trains(folder, tmp_path, mnist):
+    """(``--out`` into an unwritable place failed only after a whole epoch of training.)"""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    steps = []
+
+    class Count(TrainingCallback):
+        def on_batches(self, batches) -> None:
+            steps.extend(b.step for b in batches)
+
+    with pytest.raises(CnndeskError, match="Nothing was trained"):
+        controller_in(folder).run(new_run(small(epochs=1), out=blocker / "run.safetensors"), [Count()],
+                                  splits=mnist)
+    assert steps == [] and blocker.read_text() == "not a folder"
 
 
 def test_stop_mid_epoch_shows_the_model_it_saved(folder, mnist):
