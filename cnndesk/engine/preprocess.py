@@ -284,9 +284,23 @@ def to_ink(gray: np.ndarray) -> np.ndarray:
     return ((gray - background) / (1.0 - background)).clip(0.0, 1.0)
 
 
+def _wide_grey(values: np.ndarray, mode: str, path: Path) -> np.ndarray:
+    """A 16-bit (or 32-bit integer, or float) grey image in [0, 1]: 16-bit by its own full scale, the others by
+    their range, whatever part of it the image spans (ink 0x2000 on paper 0xE000 stays ink on paper)."""
+    if values.size == 0:
+        raise CnndeskError(f"{path} is an empty image.")
+    values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    if mode.startswith("I;16"):
+        gray = values / 65535.0
+    else:
+        low, high = float(values.min()), float(values.max())
+        gray = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return to_ink(gray.astype(np.float32).clip(0.0, 1.0))
+
+
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as a 2-D float array in [0, 1], ink high (either polarity on disk)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.exists():
@@ -296,6 +310,9 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
+            img = ImageOps.exif_transpose(img)  # a photo the right way up, as a viewer shows it
+            if img.mode.startswith(("I", "F")):  # 16- or 32-bit grey: Pillow's convert("L") would clip it
+                return _wide_grey(np.asarray(img, dtype=np.float32), img.mode, path)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 # Transparent background: composite onto white paper.
                 rgba = img.convert("RGBA")

@@ -525,3 +525,35 @@ def test_evening_lets_lenet5_read_pen_thin_digits(mnist, bundled_lenet5):
     labels = mnist.test.labels[list(indices)].numpy()
     assert lenet5_correct(bundled_lenet5, drawings, labels, even=True) >= lenet5_correct(
         bundled_lenet5, drawings, labels, even=False) + 3
+
+
+def test_a_16_bit_grey_scan_that_does_not_span_the_full_range_keeps_its_ink(tmp_path):
+    """(Pillow's conversion to 8 bits clipped ink 0x2000 on paper 0xE000 to a blank image.)"""
+    from PIL import Image
+
+    from cnndesk.engine.preprocess import load_image
+
+    pixels = np.full((120, 120), 0xE000, np.uint16)
+    pixels[20:100, 55:65] = 0x2000  # a dark 1 on light paper
+    path = tmp_path / "scan16.png"
+    Image.fromarray(pixels).save(path)
+    assert Image.open(path).mode.startswith("I")
+    ink = load_image(path)
+    assert ink[60, 60] > 0.8 and ink[5, 5] < 0.05  # ink high where the stroke is, paper black
+
+
+def test_a_photo_with_exif_rotation_is_read_the_right_way_up(tmp_path):
+    from PIL import Image
+
+    from cnndesk.engine.preprocess import load_image
+
+    stored = Image.new("L", (120, 80), 255)
+    stored.paste(0, (10, 35, 110, 45))  # a horizontal bar as stored; orientation 6: shown turned 90° clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "photo.jpg"
+    stored.save(path, exif=exif, quality=95)
+    ink = load_image(path)
+    assert ink.shape == (120, 80)  # as a viewer shows it: portrait
+    rows, cols = np.nonzero(ink > 0.5)
+    assert np.ptp(rows) > 80 and np.ptp(cols) < 20  # the bar stands upright
