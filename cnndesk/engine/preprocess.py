@@ -28,6 +28,9 @@ INPUT_SIZE = 28
 DIGIT_BOX = 20
 # Pixels fainter than this fraction of the brightest one do not count as ink when cropping.
 INK_THRESHOLD = 0.05
+# The largest image load_image decodes (Pillow's own limit is ~89 megapixels): a 76 KB 1-bit PNG of 13000×13000
+# would otherwise take gigabytes as floats, for a digit that ends up 20 px tall.
+MAX_IMAGE_PIXELS = 4096 * 4096
 # Stroke width as a share of the digit's size: twice the median distance from the ink's skeleton to the paper, over
 # the skeleton's longer side (StrokeWidth.ratio). MNIST's 10,000 test digits measure 0.090 at the 5th percentile,
 # 0.141 median, 0.235 at the 95th; 1.5% of them are under THIN_STROKES. Strokes that thin grow to GROWN_STROKES, the
@@ -309,6 +312,11 @@ def load_image(path: str | Path) -> np.ndarray:
         raise CnndeskError(f"{path} is a folder, not an image.")
     try:
         with Image.open(path) as img:
+            width, height = img.size  # from the header: checked before a single pixel is decoded
+            if width * height > MAX_IMAGE_PIXELS:
+                raise CnndeskError(f"{path} is {width:,}×{height:,} pixels: cnndesk reads images of up to "
+                                   f"{MAX_IMAGE_PIXELS / 1e6:.1f} megapixels (a digit needs far fewer); scale it "
+                                   "down first.")
             img.load()
             img = ImageOps.exif_transpose(img)  # a photo the right way up, as a viewer shows it
             if img.mode.startswith(("I", "F")):  # 16- or 32-bit grey: Pillow's convert("L") would clip it

@@ -557,3 +557,21 @@ def test_a_photo_with_exif_rotation_is_read_the_right_way_up(tmp_path):
     assert ink.shape == (120, 80)  # as a viewer shows it: portrait
     rows, cols = np.nonzero(ink > 0.5)
     assert np.ptp(rows) > 80 and np.ptp(cols) < 20  # the bar stands upright
+
+
+def test_a_huge_image_is_refused_before_it_is_decoded(tmp_path):
+    """(A 76 KB 13000×13000 1-bit PNG drove predict to 3.3 GB and 8 s.)"""
+    import resource
+
+    from PIL import Image
+
+    from cnndesk.engine import CnndeskError
+    from cnndesk.engine.preprocess import load_image
+
+    path = tmp_path / "huge.png"
+    Image.new("1", (13000, 13000), 1).save(path)
+    assert path.stat().st_size < 200_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CnndeskError, match="13,000×13,000 pixels"):
+        load_image(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing was decoded
