@@ -200,7 +200,7 @@ def test_mnist_tensors_are_cached_beside_the_raw_files(cached_copy, mnist, monke
         assert torch.equal(getattr(again, split).labels, getattr(mnist, split).labels)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "other version"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other version", "flipped pixels", "shifted labels"])
 def test_damaged_tensor_cache_is_rebuilt(cached_copy, mnist, damage, monkeypatch):
     load_splits("mnist", root=cached_copy)
     cache_file = data.tensor_cache_path(cached_copy, "mnist")
@@ -208,13 +208,26 @@ def test_damaged_tensor_cache_is_rebuilt(cached_copy, mnist, damage, monkeypatch
         cache_file.write_bytes(b"\x00garbage" * 100)
     elif damage == "truncated":
         cache_file.write_bytes(cache_file.read_bytes()[: cache_file.stat().st_size // 2])
-    else:
+    elif damage == "other version":
         monkeypatch.setattr(data, "TENSOR_CACHE_VERSION", "0")
         data._write_tensor_cache(cache_file, mnist)
         monkeypatch.undo()
+    else:  # a valid safetensors file whose numbers changed: only the checksum can tell
+        from safetensors import safe_open
+        from safetensors.torch import load_file, save_file
+
+        with safe_open(str(cache_file), framework="pt") as handle:
+            metadata = handle.metadata()
+        tensors = load_file(str(cache_file))
+        if damage == "flipped pixels":
+            tensors["test.images"][5, 0, 14, 14] ^= 0xFF
+        else:
+            tensors["test.labels"] = tensors["test.labels"].roll(1)
+        save_file(tensors, str(cache_file), metadata=metadata)
     forget_loaded(cached_copy)
     splits = load_splits("mnist", root=cached_copy)
     assert torch.equal(splits.test.labels, mnist.test.labels)
+    assert torch.equal(splits.test.images, mnist.test.images)
     assert torch.equal(splits.train.images, mnist.train.images)
     assert data._read_tensor_cache(cache_file, "mnist") is not None  # written again, valid now
 
