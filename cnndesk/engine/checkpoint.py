@@ -109,6 +109,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise CnndeskError(f"No such checkpoint: {path}")
+    if path.is_dir():
+        raise CnndeskError(f"{path} is a folder, not a checkpoint (a .safetensors file).")
     try:
         with safe_open(str(path), framework="pt") as handle:
             raw = (handle.metadata() or {}).get(METADATA_KEY)

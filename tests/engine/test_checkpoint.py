@@ -165,7 +165,7 @@ def test_file_that_is_not_safetensors(content, tmp_path):
 def test_folder_is_not_a_checkpoint(tmp_path):
     folder = tmp_path / "folder.safetensors"
     folder.mkdir()
-    with pytest.raises(CnndeskError, match=str(folder)):
+    with pytest.raises(CnndeskError, match=f"{folder} is a folder, not a checkpoint"):
         load_model(folder)
 
 
