@@ -33,7 +33,7 @@ from cnndesk.locations import is_pretrained
 TEST_IMAGE_SCALE = 10  # a 28×28 test image shown on the 280×280 canvas
 
 if TYPE_CHECKING:
-    from cnndesk.engine import Evaluation, Inspection, Network, Predictor, Preprocessed, TrainingHistory
+    from cnndesk.engine import Evaluation, Inspection, Network, Predictor, Preprocessed, Snapshot, TrainingHistory
     from cnndesk.engine.explain import CellExplanation
 
     from .runs import RunOutcome
@@ -257,6 +257,11 @@ class Session:
             return None  # the model is what matters; a damaged history is only not shown
 
     # -- the run's history ---------------------------------------------------------------------------------
+    @property
+    def shown_snapshot(self) -> Snapshot | None:
+        """The snapshot of ``history`` the views show; None when they show the latest weights."""
+        return None if self.history is None or self.snapshot is None else self.history[self.snapshot]
+
     def show_snapshot(self, index: int | None) -> None:
         """Show the network as it was at snapshot ``index`` of ``history`` (None: its own, latest weights)."""
         if self.predictor is None or self.history is None:

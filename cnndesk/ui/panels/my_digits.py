@@ -305,8 +305,9 @@ class MyDigitsTab(Panel):
             text = (self.tr("The model reads {accuracy:.1%} of your one digit") if count == 1 else
                     self.tr("The model reads {accuracy:.1%} of your {count} digits")).format(accuracy=accuracy,
                                                                                              count=count)
-            snapshot = self._snapshot()
-            if snapshot is not None:  # the replay shows an earlier step: its own MNIST figure, measured then
+            snapshot = self.session.shown_snapshot
+            if snapshot is not None and snapshot.test_accuracy is not None:
+                # The replay shows an earlier step: its own MNIST figure, measured then.
                 text += self.tr(" at step {step}, and {mnist:.1%} of MNIST's first {images} test digits").format(
                     step=f"{snapshot.step:,}", mnist=snapshot.test_accuracy,
                     images=f"{self.session.history.test_images:,}")
@@ -317,11 +318,6 @@ class MyDigitsTab(Panel):
             text += " " + self.tr("{count} files could not be read: {first}").format(count=len(problems),
                                                                                    first=problems[0])
         return text
-
-    def _snapshot(self):
-        history, index = self.session.history, self.session.snapshot
-        snapshot = None if history is None or index is None else history[index]
-        return snapshot if snapshot is not None and snapshot.test_accuracy is not None else None
 
     def _mnist_accuracy(self) -> float | None:
         if self.session.evaluation is not None:

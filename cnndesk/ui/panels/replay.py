@@ -106,7 +106,7 @@ class ReplayPanel(Panel):
             text = self.tr("latest weights") if self.session.following_run else self.tr("final weights")
             tip = self.tr("{count} snapshots kept of this training").format(count=len(history))
         else:
-            snapshot = history[index]
+            snapshot = self.session.shown_snapshot
             text = self.tr("step {step} · epoch {epoch}").format(step=f"{snapshot.step:,}",
                                                                   epoch=f"{snapshot.epoch:.2f}")
             if snapshot.test_accuracy is not None:

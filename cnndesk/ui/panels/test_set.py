@@ -139,11 +139,8 @@ class TestSetPanel(Panel):
 
     def _snapshot(self):
         """The replay's snapshot, if one is shown and it has a confusion matrix."""
-        history, index = self.session.history, self.session.snapshot
-        if history is None or index is None:
-            return None
-        snapshot = history[index]
-        return snapshot if snapshot.confusion is not None and snapshot.test_accuracy is not None else None
+        snapshot = self.session.shown_snapshot
+        return snapshot if snapshot is not None and snapshot.confusion is not None else None
 
     def _open_cell(self, true: int, predicted: int) -> None:
         if self.session.evaluation is None:  # a replay snapshot's matrix: its images were never kept one by one

@@ -180,12 +180,12 @@ class TrainingTab(Panel):
         self.shell.status(self.tr("Training {model}; the prediction follows its weights live.").format(
             model=config.model))
 
-    def _mark_snapshot(self, index: int | None) -> None:
-        history, model = self.session.history, self.session.model
+    def _mark_snapshot(self, _index: int | None) -> None:
+        model = self.session.model
         # Only on curves of that very run: the one training, or the one that saved the model shown.
         own_curves = self.session.following_run or (model is not None and model.path is not None
                                                     and model.path == self._curves_saved_to)
-        snapshot = None if index is None or history is None or not own_curves else history[index]
+        snapshot = self.session.shown_snapshot if own_curves else None
         self.trainingPanel.mark_snapshot(None if snapshot is None else snapshot.step,
                                          None if snapshot is None else snapshot.epoch)
 
