@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
 import signal
@@ -262,8 +263,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             plan = replace(plan, out=Path(args.out))
     else:
         plan = new_run(_new_train_config(args), out=args.out, init_from=args.init_from)
-    splits = _load_dataset(plan.config.dataset)
     controller = RunController()
+    if plan.out is None and plan.resume is None:
+        controller.checkpoints_folder()  # a data folder that cannot hold the run: its one error, before any reading
+    splits = _load_dataset(plan.config.dataset)
     # The checkpoint is written after every epoch: a crash loses one epoch at most (--resume continues).
     with _stop_on_interrupt(controller):
         outcome = controller.run(plan, callbacks=[_progress_printer(sys.stderr, plan.config.epochs)], splits=splits)
@@ -842,7 +845,18 @@ def run() -> None:
     os._exit(code)
 
 
+class _WarningLines(logging.Handler):
+    """cnndesk's logged warnings (a data folder that cannot hold the MNIST cache) as one stderr line each, written
+    to the sys.stderr of the moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"cnndesk: warning: {record.getMessage()}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    logger = logging.getLogger("cnndesk")
+    if not any(isinstance(handler, _WarningLines) for handler in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -18,13 +18,17 @@ says what fine-tuning costs on A. ``mnist+folder:PATH`` fine-tunes on one's own 
 
 What torchvision read is kept beside it as one safetensors file of whole tensors: later processes load that
 (~0.1 s) instead of importing torchvision and parsing the IDX files again (~2 s of every start-up).
+
+A data folder that cannot be written (CNNDESK_DATA_DIR naming a file, a read-only folder) costs only that cache:
+MNIST is then read straight from the bundled files each time, and a one-line warning on the ``cnndesk.engine.data``
+logger says why (the command line prints it; the window shows the folder's problem itself).
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
+import logging
 import math
 import re
 import shutil
@@ -38,7 +42,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from cnndesk.locations import datasets_dir, resource_path
+from cnndesk.locations import DATA_DIR_VARIABLE, datasets_dir, resource_path, unwritable_reason
 
 from .errors import CnndeskError
 
@@ -49,6 +53,8 @@ MNIST_FILES = {
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ DOWNLOADABLE = {
     "emnist-digits": Downloadable("EMNIST digits", "EMNIST", {"split": "digits"}, transposed=True),
 }
 DATASETS = ("mnist", *DOWNLOADABLE)
+TITLES = {"mnist": "MNIST", **{name: source.title for name, source in DOWNLOADABLE.items()}}
 FOLDER = "folder:"  # folder:PATH, a folder of digit images
 MIX_PERCENT = 20  # the share of the training images a dataset mixed in with "+" is repeated up to
 MIX_SEED = 0  # the fixed order of a mix's training images (so that the first N are a fair sample of it)
@@ -127,16 +134,76 @@ def _unpack_mnist(root: Path) -> None:
         target = raw / name
         if target.exists() and target.stat().st_size > 0 and _md5(target) == md5:
             continue
-        source = resource_path("mnist", f"{name}.gz")
-        if not source.exists():
-            raise CnndeskError(f"The bundled MNIST file {source} is missing; reinstall cnndesk.")
+        source = _bundled_mnist_file(name)
         partial = target.with_suffix(".partial")
         with gzip.open(source, "rb") as src, partial.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if _md5(partial) != md5:
             partial.unlink(missing_ok=True)
-            raise CnndeskError(f"The bundled MNIST file {source.name} is corrupt (checksum mismatch).")
+            raise CnndeskError(_corrupt_message(source))
         partial.replace(target)
+
+
+def _bundled_mnist_file(name: str) -> Path:
+    source = resource_path("mnist", f"{name}.gz")
+    if not source.exists():
+        raise CnndeskError(f"The bundled MNIST file {source} is missing; reinstall cnndesk.")
+    return source
+
+
+def _corrupt_message(source: Path) -> str:
+    return f"The bundled MNIST file {source.name} is corrupt (checksum mismatch)."
+
+
+def _read_bundled_idx(name: str) -> np.ndarray:
+    """One bundled IDX file, decompressed in memory and verified, as a uint8 array of the shape its header gives."""
+    source = _bundled_mnist_file(name)
+    with gzip.open(source, "rb") as handle:
+        raw = bytearray(handle.read())  # writable, so that torch.from_numpy takes it without a copy or a warning
+    if hashlib.md5(raw).hexdigest() != MNIST_FILES[name]:
+        raise CnndeskError(_corrupt_message(source))
+    # IDX: two zero bytes, the type (8: unsigned byte), the number of dimensions, then each size as a big-endian
+    # 32-bit integer, then the values.
+    dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def _read_bundled_mnist() -> Splits:
+    """MNIST straight from the bundled files, without unpacking them or torchvision: for a data folder that cannot
+    be written (the same tensors as torchvision reads from the unpacked files)."""
+    splits = []
+    for prefix in ("train", "t10k"):
+        images = torch.from_numpy(_read_bundled_idx(f"{prefix}-images-idx3-ubyte")).unsqueeze(1).contiguous()
+        labels = torch.from_numpy(_read_bundled_idx(f"{prefix}-labels-idx1-ubyte").astype(np.int64))
+        splits.append(TensorDataset(images, labels))
+    return Splits("mnist", *splits)
+
+
+_cache_warned: set[Path] = set()  # the folders whose unwritable cache was reported already (once per process)
+
+
+def _warn_cache_unwritable(root: Path, name: str, exc: Exception) -> None:
+    if root in _cache_warned:
+        return
+    _cache_warned.add(root)
+    log.warning("%s's cache cannot be written to %s (%s), so it is read from its files each time; set %s to a "
+                "writable folder.", TITLES.get(name, name), root, unwritable_reason(root, exc), DATA_DIR_VARIABLE)
+
+
+def _load_mnist(root: Path) -> Splits:
+    """MNIST through torchvision, from the bundled files unpacked into ``root``; where ``root`` cannot be written,
+    straight from the bundled files."""
+    try:
+        _unpack_mnist(root)
+    except OSError as exc:
+        _warn_cache_unwritable(root, "mnist", exc)
+        return _read_bundled_mnist()
+    from torchvision import datasets as tv_datasets
+
+    train = tv_datasets.MNIST(str(root), train=True, download=False)
+    test = tv_datasets.MNIST(str(root), train=False, download=False)
+    return Splits("mnist", _from_torchvision(train), _from_torchvision(test))
 
 
 def _from_torchvision(dataset, transposed: bool = False) -> TensorDataset:
@@ -198,8 +265,10 @@ def _write_tensor_cache(path: Path, splits: Splits) -> None:
     tensors = {"train.images": splits.train.images, "train.labels": splits.train.labels,
                "test.images": splits.test.images, "test.labels": splits.test.labels}
     metadata = {"cnndesk.tensor_cache": TENSOR_CACHE_VERSION, "dataset": splits.name, "crc32": _checksum(tensors)}
-    with contextlib.suppress(OSError):  # only a cache: the next start reads the dataset through torchvision again
+    try:
         atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    except (OSError, SafetensorError) as exc:  # only a cache: the next start reads the dataset's files again
+        _warn_cache_unwritable(path.parent, splits.name, exc)  # (safetensors reports a failed write its own way)
 
 
 _cache: dict[str, Splits] = {}
@@ -257,14 +326,11 @@ def load_splits(name: str = "mnist", root: Path | None = None) -> Splits:
         if cached is not None:
             _cache[key] = cached
             return cached
-        from torchvision import datasets as tv_datasets
-
         if name == "mnist":
-            _unpack_mnist(root)
-            train = tv_datasets.MNIST(str(root), train=True, download=False)
-            test = tv_datasets.MNIST(str(root), train=False, download=False)
-            transposed = False
+            splits = _load_mnist(root)
         else:
+            from torchvision import datasets as tv_datasets
+
             source = DOWNLOADABLE[name]
             cls = getattr(tv_datasets, source.class_name)
             transposed = source.transposed
@@ -276,7 +342,7 @@ def load_splits(name: str = "mnist", root: Path | None = None) -> Splits:
                     f"{source.title} is not bundled with cnndesk and could not be downloaded ({exc}). "
                     f"Connect to the internet once, or copy its IDX files into {root}."
                 ) from exc
-        splits = Splits(name, _from_torchvision(train, transposed), _from_torchvision(test, transposed))
+            splits = Splits(name, _from_torchvision(train, transposed), _from_torchvision(test, transposed))
         _write_tensor_cache(cache_file, splits)
         _cache[key] = splits
         return splits

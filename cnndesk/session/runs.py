@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnndesk.errors import CnndeskError
-from cnndesk.locations import checkpoints_dir
+from cnndesk.locations import DATA_DIR_VARIABLE, checkpoints_dir, writable_data_dir
 
 from . import markers
 
@@ -305,7 +305,13 @@ class RunController:
             return out if out.suffix == ".safetensors" else out.with_name(out.name + ".safetensors")
         if plan.resume is not None:
             return plan.resume.path
-        return _unique(self._checkpoints() / checkpoint_name(plan.config.model, started))
+        return _unique(self.checkpoints_folder() / checkpoint_name(plan.config.model, started))
+
+    def checkpoints_folder(self) -> Path:
+        """The folder runs without a place of their own save in, made now that one is about to: CnndeskError, in one
+        sentence, where the data folder cannot hold it (CNNDESK_DATA_DIR naming a file, a read-only folder)."""
+        return writable_data_dir(self._checkpoints(), remedy=f"nothing was trained: set {DATA_DIR_VARIABLE} to a "
+                                 "writable folder, or save the run elsewhere (cnndesk train --out FILE)")
 
     def _settle(self, plan: RunPlan, result: FitResult, path: Path | None, started: float,
                 autosave: Any) -> RunOutcome:

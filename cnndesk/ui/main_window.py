@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from cnndesk import engine  # its names load PyTorch on first use, not here
 from cnndesk.errors import CnndeskError
-from cnndesk.locations import pretrained_path
+from cnndesk.locations import data_dir, folder_problem, pretrained_path
 from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
@@ -262,7 +262,8 @@ class MainWindow(QMainWindow):
         # Read MNIST in the background now (the first time ever, through torchvision: seconds), so that the first
         # Train starts at once. In the background it only shares the GIL in short slices, so the window stays live;
         # submitted here, once the import task has succeeded, and the runner starts it only after that task ended.
-        self._preload_task = self.tasks.submit(self._preload_data, name="preload")  # failures: _on_task_failed
+        # What it finds (a data folder that cannot be written) goes to _on_preloaded; its failures to _on_task_failed.
+        self._preload_task = self.tasks.submit(self._preload_data, name="preload", on_done=self._on_preloaded)
         self.engineReady.emit()
 
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
@@ -291,20 +292,33 @@ class MainWindow(QMainWindow):
         """Block until the MNIST preload has ended (None: however long). True if it has, or was never started."""
         return self._preload_task is None or self._preload_task.wait(timeout)
 
-    def _preload_data(self) -> None:
-        """The preload task: the last imports, then MNIST (the engine is in: the import task ran first)."""
+    def _preload_data(self) -> tuple[Path, str] | None:
+        """The preload task: the last imports, then MNIST (the engine is in: the import task ran first). Returns
+        the data folder and why it cannot be written, if it cannot (None if it can): the GUI thread says so."""
         import importlib
 
         try:
             for name in PRELOAD_MODULES:
                 importlib.import_module(name)
             with contextlib.suppress(CnndeskError):  # reported when training asks for the data
-                engine.load_mnist()
+                engine.load_mnist()  # from the bundled files where the data folder cannot hold its cache
         finally:
             self.imports_done.set()  # (a failure here is shown; training then reports its own)
+        # The data folder is made here, as the app is about to write in it (MNIST's cache, runs, kept digits).
+        folder = data_dir()
+        problem = folder_problem(folder)
         # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
         # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
         gc.freeze()
+        return None if problem is None else (folder, problem)
+
+    def _on_preloaded(self, unwritable: tuple[Path, str] | None) -> None:
+        """On the GUI thread, once: a data folder that cannot be written is said, not found out at the first Save."""
+        if unwritable is not None:
+            folder, problem = unwritable
+            self.show_error(self.tr("cnndesk cannot write to its data folder {folder} ({problem}): runs cannot be "
+                                    "saved there, nor digits kept; drawing and predicting work. Set CNNDESK_DATA_DIR "
+                                    "to a writable folder.").format(folder=folder, problem=problem))
 
     # -- the current model ------------------------------------------------------------------------------
     def _on_model_changed(self, current: CurrentModel) -> None:
