@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnndesk.locations import unwritable_reason
+
 from .errors import CnndeskError
 from .preprocess import load_image, preprocess
 
@@ -138,8 +140,13 @@ class DigitFolder:
         if ink.ndim != 2 or preprocess(ink) is None:
             raise CnndeskError("There is no digit to keep: the drawing is empty.")
         paper = Image.fromarray(np.round(255 * (1.0 - ink.clip(0, 1))).astype(np.uint8), mode="L")
-        path = _free_name(self.root / str(int(label)) / f"{time.strftime('%Y%m%d-%H%M%S')}.png")
-        atomic_write(path, lambda tmp: paper.save(tmp, format="PNG"))
+        folder = self.root / str(int(label))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = _free_name(folder / f"{time.strftime('%Y%m%d-%H%M%S')}.png")
+            atomic_write(path, lambda tmp: paper.save(tmp, format="PNG"))
+        except OSError as exc:  # a data folder that cannot be written: its reason, not the system's errno line
+            raise CnndeskError(f"The digit could not be kept in {folder} ({unwritable_reason(folder, exc)}).") from exc
         return Digit(path, int(label))
 
     def digits(self) -> list[Digit]:

@@ -52,6 +52,15 @@ def test_a_wrong_label_an_empty_drawing_and_a_broken_file_each_say_so(tmp_path, 
     assert np.isnan(accuracy_on(model, images[:0], labels[:0])[0])
 
 
+def test_keeping_a_digit_where_the_folder_cannot_be_written_names_the_folder_and_why(tmp_path, mnist):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    folder = DigitFolder(blocker / "my-digits")
+    with pytest.raises(CnndeskError, match=r"could not be kept in .*my-digits.7 \(.*data is a file, not a folder\)"):
+        folder.add(upscaled(mnist, 0), 7)
+    assert blocker.read_text() == "a file where the data folder should be"
+
+
 # -- import and export ----------------------------------------------------------------------------------------
 def write_digit(mnist, index: int, path, polarity: str = "dark-on-light", scale: int = 10):
     """MNIST test image ``index`` as a file a person might have: any size, any format, either polarity."""
