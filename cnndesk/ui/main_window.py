@@ -309,7 +309,10 @@ class MainWindow(QMainWindow):
         problem = folder_problem(folder)
         # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
         # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
-        gc.freeze()
+        # Once per process: frozen objects are never freed, so freezing again in a later window (tests, the soak)
+        # kept every window closed before it, with its models and history (7–40 MB each, scripts/soak.py).
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
         return None if problem is None else (folder, problem)
 
     def _on_preloaded(self, unwritable: tuple[Path, str] | None) -> None:
