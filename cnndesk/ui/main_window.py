@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from cnndesk import engine  # its names load PyTorch on first use, not here
 from cnndesk.errors import CnndeskError
-from cnndesk.locations import data_dir, folder_problem, pretrained_path
+from cnndesk.locations import STARTING_MODEL, data_dir, folder_problem, pretrained_path
 from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self.engineReady.emit()
 
     def _load_initial_model(self, checkpoint: str | Path | None) -> None:
-        path = Path(checkpoint) if checkpoint else pretrained_path("lenet5")
+        path = Path(checkpoint) if checkpoint else pretrained_path(STARTING_MODEL)
         try:
             self.session.open_model(path)
         except CnndeskError as exc:

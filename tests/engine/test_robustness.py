@@ -153,6 +153,26 @@ def test_rows_give_every_bundled_model_its_mnist_family_and_own_digit_figures(mn
     assert rows["mnist_lenet5"]["goal"] == "≥ 99.3%" and rows["mnist_mlp"]["met"] is None
 
 
+def test_the_window_starts_with_the_bundled_model_whose_drawing_families_read_best():
+    """The README's robustness table (all 10,000 digits per family, from `cnndesk bench --robustness`) ranks the
+    bundled models; the window's STARTING_MODEL must be its best, so a re-bundled model cannot silently overtake it."""
+    from pathlib import Path
+
+    from cnndesk.locations import STARTING_MODEL
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- robustness -->", 1)[1].strip().split("\n\n", 1)[0].splitlines()
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    means = {}
+    for line in table[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        name = cells[0].strip("`")
+        if name in bench.BUNDLED_MODELS:  # (not the goal row, nor a retrained model that is not bundled)
+            means[name] = float(cells[header.index("mean of the five")].strip("*%"))
+    assert set(means) == set(bench.BUNDLED_MODELS)
+    assert max(means, key=means.get) == STARTING_MODEL
+
+
 def test_kept_digits_are_read_and_reported(mnist, my_digits):
     from cnndesk.engine.digits import DigitFolder
 

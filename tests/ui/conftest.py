@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QThread
 from PySide6.QtTest import QTest
 
+from cnndesk.locations import pretrained_path
 from cnndesk.ui.canvas import CANVAS_SIZE
 
 
@@ -44,6 +45,9 @@ def make_window(qtbot):
     opened = []
 
     def make(**kwargs):
+        # The tests are written around LeNet5, the tutorials' model; the window starts with STARTING_MODEL
+        # (make_window(checkpoint=None) gets it, as tests/ui/test_startup.py checks).
+        kwargs.setdefault("checkpoint", str(pretrained_path("lenet5")))
         win = MainWindow(**kwargs)
         opened.append(win)
         qtbot.addWidget(win)

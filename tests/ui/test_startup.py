@@ -63,6 +63,18 @@ def test_drawing_before_the_model_loads_is_predicted_once_it_has(shell, stroke, 
     assert shell.activations.graphics.isVisible()
 
 
+def test_the_window_starts_with_the_bundled_model_that_reads_drawings_best(make_window, stroke, qtbot):
+    from cnndesk.locations import STARTING_MODEL
+
+    window = make_window(checkpoint=None)  # as the app starts: no checkpoint named
+    current = window.session.model
+    assert current.name == STARTING_MODEL == "cnn3-bn" and current.bundled
+    assert current.path == pretrained_path(STARTING_MODEL)
+    assert STARTING_MODEL in window.windowTitle()
+    stroke(window.canvas, [(140, 40), (140, 240)])
+    qtbot.waitUntil(lambda: window.predictionLabel.text().startswith("1"), timeout=5000)
+
+
 def test_a_broken_pytorch_install_is_reported_and_drawing_still_works(shell, stroke, qtbot, monkeypatch):
     def broken() -> None:
         raise ImportError("libtorch_cpu.so: cannot open shared object file")
