@@ -44,3 +44,13 @@ def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+@pytest.fixture
+def bundled_accuracy():
+    """``bundled_accuracy(name)``: the MNIST test accuracy a bundled model's checkpoint records (what the window
+    shows for it), so that tests follow a re-bundled model instead of a number written into them."""
+    from cnndesk.engine.checkpoint import read_metadata
+    from cnndesk.locations import pretrained_path
+
+    return lambda name: float(read_metadata(pretrained_path(name))["metrics"]["test_accuracy"])
