@@ -376,6 +376,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predictions.append({})
     probabilities = predict_probabilities(model, torch.cat(inputs)).tolist() if inputs else []
     for (index, path), probs in zip(readable, probabilities, strict=True):
+        if not all(map(math.isfinite, probs)):  # finite weights can overflow: no label beats a made-up one
+            failed += 1
+            message = f"{path}: the model's output is not a number (its weights overflow on this image)."
+            sys.stderr.write(f"cnndesk: error: {message}\n")
+            predictions[index] = {"path": str(path), "error": message}
+            continue
         label = max(range(10), key=probs.__getitem__)
         predictions[index] = {"path": str(path), "label": label, "probabilities": probs}
         if not args.json:

@@ -107,21 +107,17 @@ def save_checkpoint(
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a checkpoint, without loading its weights."""
     path = Path(path)
-    if not path.exists():
-        raise CnndeskError(f"No such checkpoint: {path}")
-    if path.is_dir():
-        raise CnndeskError(f"{path} is a folder, not a checkpoint (a .safetensors file).")
+    _check_readable(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
             raw = (handle.metadata() or {}).get(METADATA_KEY)
     except (SafetensorError, OSError, ValueError):
-        raise CnndeskError(f"{path} is not a cnndesk checkpoint, or it is damaged (cut short, or not a "
-                           "safetensors file).") from None
+        raise CnndeskError(_not_safetensors(path)) from None
     if raw is None:
         raise CnndeskError(f"{path} is a safetensors file but not a cnndesk checkpoint (no '{METADATA_KEY}' header).")
     try:
         meta = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # (nesting deeper than Python's stack is a RecursionError)
         raise CnndeskError(f"{path} has a damaged cnndesk header.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CnndeskError(f"{path} is not a cnndesk checkpoint.")
@@ -136,6 +132,40 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if meta.get("version", 0) > VERSION:
         raise CnndeskError(f"{path} was written by a newer cnndesk (format {meta['version']}); please upgrade.")
     return meta
+
+
+def _check_readable(path: Path) -> None:
+    """A CnndeskError unless ``path`` is a file this process may open. safetensors reports a file it may not read
+    as "No such file or directory": Python's own open tells the two apart."""
+    try:
+        if path.is_dir():
+            raise CnndeskError(f"{path} is a folder, not a checkpoint (a .safetensors file).")
+        with open(path, "rb"):
+            pass
+    except (FileNotFoundError, NotADirectoryError):
+        raise CnndeskError(f"No such checkpoint: {path}") from None
+    except PermissionError:
+        raise CnndeskError(f"{path} cannot be read: permission denied.") from None
+    except OSError as exc:
+        raise CnndeskError(f"{path} cannot be read: {(exc.strerror or str(exc)).lower()}.") from None
+
+
+# The first bytes of what torch.save writes: a zip archive (since PyTorch 1.6) or a bare pickle (protocol 2 to 5).
+_TORCH_SAVE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def _not_safetensors(path: Path) -> str:
+    """Why a file safetensors cannot open is refused: a torch.save file is named as one (it is never unpickled)."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+    except OSError:
+        start = b""
+    if start.startswith(_TORCH_SAVE_MAGIC):
+        return (f"{path} is not a cnndesk checkpoint: it is a pickle or zip file (what torch.save writes), and "
+                "cnndesk never unpickles a file, since that can run any code in it; cnndesk checkpoints are "
+                ".safetensors files.")
+    return f"{path} is not a cnndesk checkpoint, or it is damaged (cut short, or not a safetensors file)."
 
 
 # The metrics a command may read, and the JSON types each may hold (True: it may be null). The training record is
@@ -165,29 +195,80 @@ def _field_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
+# Where the model holds floats, the file may hold them at any of these widths (they load as the model's float32).
+# Integers, booleans or 8-bit floats are no weights cnndesk writes: loading would quietly convert them.
+FLOAT_DTYPES = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64}
+# safetensors' dtype names as PyTorch spells them, for messages.
+_DTYPE_NAMES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "U16": "uint16", "I16": "int16", "U32": "uint32",
+                "I32": "int32", "U64": "uint64", "I64": "int64", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
+                **{key: str(dtype).removeprefix("torch.") for key, dtype in FLOAT_DTYPES.items()}}
+
+
+def _dtype_fits(stored: str, wanted: torch.dtype) -> bool:
+    """Whether a tensor stored as ``stored`` (a safetensors dtype name) may load where the model has ``wanted``."""
+    if wanted.is_floating_point:
+        return stored in FLOAT_DTYPES
+    return _DTYPE_NAMES.get(stored) == str(wanted).removeprefix("torch.")
+
+
+def _fit_problem(expected: dict[str, torch.Tensor], stored: dict[str, tuple[list[int], str]]) -> str | None:
+    """What keeps tensors of these (shape, dtype) from loading into a model with the ``expected`` state_dict: the
+    first difference in the model's order, and how many more there are; None when they fit."""
+    problems = []
+    for key, value in expected.items():
+        if key not in stored:
+            problems.append(f"it has no '{key}'")
+        elif tuple(stored[key][0]) != tuple(value.shape):
+            problems.append(f"its '{key}' has shape {list(stored[key][0])}, where the model's has {list(value.shape)}")
+    problems += [f"it holds a tensor '{key}' the model does not have" for key in stored if key not in expected]
+    if not problems:
+        return None
+    more = len(problems) - 1
+    return problems[0] + (f" ({more} more difference{'s' if more > 1 else ''})" if more else "")
+
+
 def load_model(path: str | Path | None = None, device: torch.device | str = "cpu") -> tuple[Network, dict[str, Any]]:
     """Rebuild the model a checkpoint describes and load its weights. ``None`` loads the bundled LeNet5.
 
-    Returns ``(model, metadata)``; the model is in eval mode on ``device``.
+    Returns ``(model, metadata)``; the model is in eval mode on ``device``. Every tensor's name, shape and dtype is
+    checked against the architecture before anything is allocated, so a small file whose header claims a huge
+    model costs nothing but its header; the weights must then be finite numbers. Any problem is one CnndeskError.
     """
     path = Path(path) if path is not None else pretrained_path("lenet5")
     meta = read_metadata(path)
+    name = meta["model"]["name"]
     try:
-        model = build_model(meta["model"])
+        with torch.device("meta"):  # shapes and dtypes only: no memory, no random numbers
+            template = build_model(meta["model"])
     except (CnndeskError, TypeError, ValueError) as exc:
         raise CnndeskError(f"{path} needs a model this cnndesk cannot build: {exc}") from None
-    with safe_open(str(path), framework="pt") as handle:
-        # Only the model's own tensors: safe_open reads lazily, so optimizer state and history cost nothing here.
-        state = {key: handle.get_tensor(key) for key in handle.keys()  # noqa: SIM118
-                 if not key.startswith((OPTIMIZER_PREFIX, HISTORY_PREFIX))}
+    expected = template.state_dict()
     try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
-        detail = " ".join(details)[:300]
-        raise CnndeskError(f"{path} does not fit the '{meta['model']['name']}' architecture: {detail}") from None
+        with safe_open(str(path), framework="pt") as handle:
+            # Only the model's own tensors: optimizer state and history (read elsewhere) are neither read nor checked.
+            slices = {key: handle.get_slice(key) for key in handle.keys()  # noqa: SIM118
+                      if not key.startswith((OPTIMIZER_PREFIX, HISTORY_PREFIX))}
+            stored = {key: (part.get_shape(), part.get_dtype()) for key, part in slices.items()}
+            problem = _fit_problem(expected, stored)
+            if problem:
+                raise CnndeskError(f"{path} does not fit the '{name}' architecture: {problem}.")
+            for key, value in expected.items():
+                if not _dtype_fits(stored[key][1], value.dtype):
+                    kind = stored[key][1]
+                    wanted = ("floating-point numbers (float16, bfloat16, float32 or float64)"
+                              if value.dtype.is_floating_point else str(value.dtype).removeprefix("torch."))
+                    raise CnndeskError(f"{path} holds '{key}' as {_DTYPE_NAMES.get(kind, kind)} values, where the "
+                                       f"'{name}' architecture needs {wanted}.")
+            # Converted to the model's dtype before the check: a float64 beyond float32's range becomes infinity.
+            state = {key: handle.get_tensor(key).to(value.dtype) for key, value in expected.items()}
+    except (SafetensorError, OSError, ValueError):
+        raise CnndeskError(_not_safetensors(path)) from None
     broken = [key for key, value in state.items() if value.is_floating_point() and not torch.isfinite(value).all()]
     if broken:  # a diverged or damaged model would predict nothing but NaN
         raise CnndeskError(f"{path} holds weights that are not numbers (NaN or infinity) in '{broken[0]}'.")
-    model.to(device).eval()
+    # The real model, its memory bounded by the file's own tensors now that they fit; loading overwrites every
+    # parameter and buffer, so it is not initialised first.
+    model = template.to_empty(device=device)
+    model.load_state_dict(state, strict=True)
+    model.eval()
     return model, meta

@@ -303,13 +303,14 @@ def _wide_grey(values: np.ndarray, mode: str, path: Path) -> np.ndarray:
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as a 2-D float array in [0, 1], ink high (either polarity on disk)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
     path = Path(path)
     if not path.exists():
         raise CnndeskError(f"No such file: {path}")
     if path.is_dir():
         raise CnndeskError(f"{path} is a folder, not an image.")
+    wide_mode = None
     try:
         with Image.open(path) as img:
             width, height = img.size  # from the header: checked before a single pixel is decoded
@@ -320,15 +321,24 @@ def load_image(path: str | Path) -> np.ndarray:
             img.load()
             img = ImageOps.exif_transpose(img)  # a photo the right way up, as a viewer shows it
             if img.mode.startswith(("I", "F")):  # 16- or 32-bit grey: Pillow's convert("L") would clip it
-                return _wide_grey(np.asarray(img, dtype=np.float32), img.mode, path)
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                # Transparent background: composite onto white paper.
-                rgba = img.convert("RGBA")
-                paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(paper, rgba)
-            gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
-        raise CnndeskError(f"{path} is not an image cnndesk can read ({exc}).") from None
+                wide_mode, gray = img.mode, np.asarray(img, dtype=np.float32)
+            else:
+                if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                    # Transparent background: composite onto white paper.
+                    rgba = img.convert("RGBA")
+                    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    img = Image.alpha_composite(paper, rgba)
+                gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    except CnndeskError:
+        raise
+    except Exception as exc:
+        # Only Pillow runs in this block, and its decoders raise more than OSError and ValueError for a damaged
+        # file (the fuzz tests found NotImplementedError from DDS, IndexError from an empty iCCP chunk in a PNG):
+        # whatever it raises, the file is not an image cnndesk can read.
+        detail = str(exc) or type(exc).__name__
+        raise CnndeskError(f"{path} is not an image cnndesk can read ({detail}).") from None
+    if wide_mode is not None:
+        return _wide_grey(gray, wide_mode, path)
     if gray.size == 0:
         raise CnndeskError(f"{path} is an empty image.")
     return to_ink(gray)

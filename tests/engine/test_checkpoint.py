@@ -6,8 +6,11 @@ import importlib
 import json
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -325,12 +328,59 @@ def test_loading_never_unpickles(tmp_path, monkeypatch, batch):
     assert torch.equal(outputs(loaded, batch), outputs(model, batch))
 
 
-def test_a_pickled_torch_file_is_refused(tmp_path):
-    """A classic torch.save file renamed to .safetensors is rejected, not executed."""
-    path = tmp_path / "legacy.safetensors"
-    torch.save(build_model("mlp").state_dict(), path)
-    with pytest.raises(CnndeskError, match="is not a cnndesk checkpoint, or it is damaged"):
+class TouchOnUnpickling:
+    """Unpickling this creates ``marker``: the proof that a file was unpickled (any code could have run)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
+
+
+PICKLE_WRITERS = {
+    "torch-save": lambda payload, path: torch.save(payload, path),  # a zip archive holding data.pkl
+    "torch-save-legacy": lambda payload, path: torch.save(payload, path, _use_new_zipfile_serialization=False),
+    "pickle": lambda payload, path: path.write_bytes(pickle.dumps(payload)),
+}
+SUFFIXES = [".safetensors", ".pth", ".pt", ".ckpt", ".bin", ""]
+
+
+def write_pickle_bomb(tmp_path: Path, writer: str, suffix: str) -> tuple[Path, Path]:
+    """A real state_dict with one value that touches a marker file when unpickled; (file, marker)."""
+    marker = tmp_path / f"unpickled-{writer}{suffix}"
+    payload = {**build_model("mlp").state_dict(), "fc1.weight": TouchOnUnpickling(marker)}
+    path = tmp_path / f"model-{writer}{suffix}"
+    PICKLE_WRITERS[writer](payload, path)
+    return path, marker
+
+
+@pytest.mark.parametrize("writer", list(PICKLE_WRITERS))
+def test_the_pickle_bomb_is_real(writer, tmp_path):
+    """The payload the tests below feed to cnndesk does run when unpickled (else they would prove nothing)."""
+    path, marker = write_pickle_bomb(tmp_path, writer, ".pth")
+    if writer == "pickle":
+        pickle.loads(path.read_bytes())
+    else:
+        torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES, ids=lambda s: s or "no-suffix")
+@pytest.mark.parametrize("writer", list(PICKLE_WRITERS))
+def test_a_pickle_is_never_unpickled_whatever_its_suffix(writer, suffix, tmp_path, capsys, write_png):
+    """A torch.save or pickle file, named as anything a PyTorch user names weights: one clear error from
+    load_model and from the command line, and the code in it never runs."""
+    path, marker = write_pickle_bomb(tmp_path, writer, suffix)
+    with pytest.raises(CnndeskError, match="is not a cnndesk checkpoint: it is a pickle or zip file") as info:
         load_model(path)
+    assert str(path) in str(info.value) and "never unpickles" in str(info.value)
+    from cnndesk.cli import main
+
+    digit = write_png(np.eye(28, dtype=np.float32))
+    assert main(["predict", str(digit), "--checkpoint", str(path), "--json"]) == 2
+    assert f"cnndesk: error: {path} is not a cnndesk checkpoint" in capsys.readouterr().err
+    assert not marker.exists()
 
 
 @pytest.mark.skipif(not pretrained_path().exists(), reason="the bundled LeNet5 has not been trained yet")
@@ -353,3 +403,174 @@ def test_a_checkpoint_whose_weights_are_not_numbers_is_refused(trained_lenet, tm
     save_file(tensors, str(path), metadata=metadata)
     with pytest.raises(CnndeskError, match=r"not numbers .* 'fc3.weight'"):
         load_model(path)
+
+
+# ---------------------------------------------------------------- tensors of the wrong kind, bounded work, unreadable
+
+
+def rewrite_tensors(path: Path, change) -> Path:
+    """Read a checkpoint's tensors and header, let ``change(tensors)`` alter them, write them back."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        metadata = handle.metadata()
+    change(tensors)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int32, torch.int64, torch.bool,
+                                   torch.float8_e4m3fn], ids=str)
+def test_weights_that_are_not_floats_are_refused_by_name(dtype, tmp_path):
+    """int8 weights loaded silently before (copied into float32 as whole numbers): one sentence naming the tensor."""
+    path = save_checkpoint(build_model("lenet5"), tmp_path / "ints.safetensors")
+    rewrite_tensors(path, lambda t: t.update({"conv2.weight": (t["conv2.weight"] * 100).to(dtype)}))
+    with pytest.raises(CnndeskError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert message.startswith(f"{path} holds 'conv2.weight' as {str(dtype).removeprefix('torch.')} values")
+    assert "needs floating-point numbers" in message and message.count(".") <= message.count(".safetensors") + 3
+
+
+def test_a_count_stored_as_a_float_is_refused(tmp_path):
+    """BatchNorm's num_batches_tracked is an int64 count: a float there is not what cnndesk writes."""
+    path = save_checkpoint(build_model("cnn2-bn"), tmp_path / "bn.safetensors")
+    rewrite_tensors(path, lambda t: t.update({"bn1.num_batches_tracked": t["bn1.num_batches_tracked"].float()}))
+    with pytest.raises(CnndeskError, match=r"holds 'bn1.num_batches_tracked' as float32 values, where the 'cnn2-bn' "
+                                           r"architecture needs int64"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64], ids=str)
+def test_weights_stored_at_another_float_width_load(dtype, batch, tmp_path):
+    model = build_model("lenet5")
+    path = save_checkpoint(model, tmp_path / "wide.safetensors")
+    rewrite_tensors(path, lambda t: t.update({k: v.to(dtype) for k, v in t.items() if v.is_floating_point()}))
+    loaded, _ = load_model(path)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    tolerance = 1e-6 if dtype == torch.float64 else 5e-2
+    torch.testing.assert_close(outputs(loaded, batch), outputs(model, batch), rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize(("key", "value", "dtype"), [
+    ("fc1.bias", float("nan"), torch.float32),
+    ("bn2.running_var", float("-inf"), torch.float32),
+    ("conv1.weight", 1e300, torch.float64),  # finite as float64, infinity once loaded as float32
+], ids=["nan", "minus-infinity-in-a-buffer", "float64-beyond-float32"])
+def test_weights_that_are_not_numbers_once_loaded_are_refused(key, value, dtype, tmp_path):
+    path = save_checkpoint(build_model("cnn2-bn" if key.startswith("bn") else "lenet5"), tmp_path / "nan.safetensors")
+
+    def spoil(tensors):
+        tensors[key] = tensors[key].to(dtype)
+        tensors[key].view(-1)[0] = value
+
+    rewrite_tensors(path, spoil)
+    with pytest.raises(CnndeskError, match=f"holds weights that are not numbers .* in '{key}'"):
+        load_model(path)
+
+
+def test_predict_json_has_no_bare_nan_when_finite_weights_overflow(tmp_path, capsys, write_png):
+    """Weights of 3e38 are finite (so the checkpoint loads) but the logits overflow: the image is reported as an
+    error, never as label 0 with NaN (or null) probabilities."""
+    model = build_model("lenet5")
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.fill_(3e38)
+    path = save_checkpoint(model, tmp_path / "huge.safetensors")
+    digit = write_png(np.eye(28, dtype=np.float32))
+    from cnndesk.cli import main
+
+    assert main(["predict", str(digit), "--checkpoint", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+
+    def no_constants(name):
+        raise AssertionError(f"bare {name} in the JSON output")
+
+    result = json.loads(captured.out.strip().splitlines()[-1], parse_constant=no_constants)
+    assert result == {"predictions": [{"path": str(digit), "error": result["predictions"][0]["error"]}]}
+    assert "not a number" in result["predictions"][0]["error"]
+
+
+def header_claiming(model: dict, tensors_from: str = "lenet5", path: Path | None = None) -> Path:
+    """A checkpoint holding ``tensors_from``'s (small) weights under a header that names another architecture."""
+    return write_with_header(path, raw_tensors(build_model(tensors_from)), good_header(model=model))
+
+
+WIDE_CONVNET3 = {"name": "convnet3", "options": {"width": 16}}  # 160 M parameters: 640 MB as float32
+
+
+def test_a_small_file_claiming_a_huge_model_is_refused_by_shape(tmp_path):
+    path = header_claiming(WIDE_CONVNET3, path=tmp_path / "claims-big.safetensors")
+    with pytest.raises(CnndeskError) as info:
+        load_model(path)
+    assert str(info.value) == (f"{path} does not fit the 'convnet3' architecture: its 'conv1.weight' has shape "
+                               "[6, 1, 5, 5], where the model's has [512, 1, 7, 7] (9 more differences).")
+
+
+# The peak resident memory of this process (VmHWM, KiB). Not ru_maxrss: a child process starts with its parent's
+# (through fork and exec), so a pytest process of 1 GB hid a 600 MB peak in the child.
+MEASURE_PEAK_MEMORY = """
+import sys
+from cnndesk.engine import CnndeskError, load_model
+
+def peak_mib():
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
+
+load_model(sys.argv[1])  # every import and lazy path once, so that only the second load is measured
+before = peak_mib()
+try:
+    load_model(sys.argv[2])
+except CnndeskError as exc:
+    print(exc)
+print(peak_mib() - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is Linux's")
+def test_a_small_file_claiming_a_huge_model_costs_little_memory(tmp_path):
+    """The 250 KB file used to build the whole 640 MB model (peak +612 MB) before its shapes were compared."""
+    small = save_checkpoint(build_model("lenet5"), tmp_path / "small.safetensors")
+    crafted = header_claiming(WIDE_CONVNET3, path=tmp_path / "claims-big.safetensors")
+    assert crafted.stat().st_size < 300_000
+    result = subprocess.run([sys.executable, "-c", MEASURE_PEAK_MEMORY, str(small), str(crafted)],
+                            capture_output=True, text=True, check=True, timeout=120)
+    message, growth_mib = result.stdout.strip().splitlines()
+    assert "does not fit the 'convnet3' architecture" in message
+    assert float(growth_mib) < 200
+
+
+def test_loading_draws_no_random_numbers(tmp_path):
+    """Weights come from the file: loading does not initialise a model first (nor move the global generator)."""
+    path = save_checkpoint(build_model("cnn2"), tmp_path / "m.safetensors")
+    torch.manual_seed(0)
+    load_model(path)
+    after_load = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after_load, torch.rand(3))
+
+
+def test_an_unreadable_checkpoint_is_named_unreadable(tmp_path, monkeypatch, capsys, write_png):
+    """safetensors reports a file it may not open as "No such file or directory"; the tests run as root, so the
+    denial is simulated where Python opens the file."""
+    import builtins
+
+    path = save_checkpoint(build_model("mlp"), tmp_path / "private.safetensors")
+    real_open = builtins.open
+
+    def denying_open(file, *args, **kwargs):
+        if isinstance(file, str | os.PathLike) and Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denying_open)
+    with pytest.raises(CnndeskError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path} cannot be read: permission denied."
+    from cnndesk.cli import main
+
+    digit = write_png(np.eye(28, dtype=np.float32))
+    assert main(["predict", str(digit), "--checkpoint", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be read: permission denied" in err and "No such" not in err
