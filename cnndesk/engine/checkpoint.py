@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from cnndesk.locations import pretrained_path
 
@@ -96,12 +96,23 @@ def save_checkpoint(
 
         history_tensors, header[HISTORY_KEY] = history_payload(snapshots, model)
         tensors.update(history_tensors)
-    metadata = {METADATA_KEY: json.dumps(header)}
+    # Serialised in memory (the size of the file) and written by Python: a refused write is then an OSError with
+    # its reason (safetensors' own writer reports it as a SafetensorError, and leaves a temp file of its own).
+    data = save(tensors, metadata={METADATA_KEY: json.dumps(header)})
     try:
-        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+        atomic_write(path, lambda tmp: _write_synced(tmp, data))
     except OSError as exc:
         raise CnndeskError(f"Could not write {path}: {exc.strerror or exc}.") from None
     return path
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write ``data`` and flush it to the disk before the rename makes it the checkpoint (a power cut then leaves
+    the old file or the new one, never a renamed file whose blocks were not written yet)."""
+    with open(path, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

@@ -277,11 +277,11 @@ def test_failed_save_leaves_the_previous_checkpoint_intact(failure, expected, ba
     save_checkpoint(first, path)
     before = path.read_bytes()
 
-    def half_write(tensors, filename, metadata=None):
-        Path(filename).write_bytes(b"\x00" * 1000)  # some bytes reach the disk, then the write dies
+    def half_write(filename, data):
+        Path(filename).write_bytes(data[:1000])  # some bytes reach the disk, then the write dies
         raise failure
 
-    monkeypatch.setattr(checkpoint_module, "save_file", half_write)
+    monkeypatch.setattr(checkpoint_module, "_write_synced", half_write)
     with pytest.raises(expected) as info:
         save_checkpoint(build_model("cnn1"), path)
     if expected is CnndeskError:
@@ -295,11 +295,11 @@ def test_failed_save_leaves_the_previous_checkpoint_intact(failure, expected, ba
 
 
 def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
-    def broken(tensors, filename, metadata=None):
+    def broken(filename, data):
         Path(filename).write_bytes(b"partial")
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(checkpoint_module, "save_file", broken)
+    monkeypatch.setattr(checkpoint_module, "_write_synced", broken)
     with pytest.raises(CnndeskError, match="Could not write"):
         save_checkpoint(build_model("mlp"), tmp_path / "new.safetensors")
     assert list(tmp_path.iterdir()) == []

@@ -136,8 +136,6 @@ def test_a_full_disk_during_a_save_is_one_error_and_keeps_the_previous_file(out,
     assert [p.name for p in out.parent.iterdir()] == ["run.safetensors"]  # the half-written temp file is removed
 
 
-@pytest.mark.xfail(strict=True, reason="safetensors' save_file reports a failed write as SafetensorError, not "
-                   "OSError: save_checkpoint lets it through, and the CLI prints a traceback (fix: checkpoint.py)")
 def test_a_write_the_kernel_refuses_is_one_error_and_keeps_the_previous_file(out, previous_checkpoint, monkeypatch,
                                                                              capsys):
     """A real refusal: files may not grow past 256 KB (EFBIG, as a full disk gives ENOSPC), through safetensors'

@@ -82,8 +82,6 @@ def test_a_full_disk_during_save_shows_one_message_and_keeps_the_file(window, ow
     assert_save_failed_and_file_kept(window, own_file, before, "No space left on device")
 
 
-@pytest.mark.xfail(strict=True, reason="safetensors' save_file reports a failed write as SafetensorError, not "
-                   "OSError: save_checkpoint lets it through, and Save shows nothing (fix: checkpoint.py)")
 def test_a_write_the_kernel_refuses_during_save_shows_one_message_and_keeps_the_file(window, own_file, qtbot):
     """A real refusal (files may not grow past 64 KB: EFBIG, as a full disk gives ENOSPC) through safetensors."""
     before = own_file.read_bytes()
