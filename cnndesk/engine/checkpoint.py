@@ -6,9 +6,12 @@ The header's ``cnndesk`` entry holds ``{"format", "version", "model": {name, opt
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +34,15 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+STALE_TEMP_SECONDS = 600  # a temp file this old beside its target was left by a killed writer, not one at work
+
+
 def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then rename over ``path``: a crash never leaves a half-written file."""
+    """Call ``write(tmp_path)`` then rename over ``path``: a crash never leaves a half-written file. Temp files
+    that a killed writer left beside ``path`` are removed once they are old enough not to be another's at work."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -44,6 +52,14 @@ def atomic_write(path: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temps(path: Path) -> None:
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):  # (gone meanwhile, or not ours to remove: it is only tidying)
+            if now - leftover.stat().st_mtime > STALE_TEMP_SECONDS:
+                leftover.unlink()
 
 
 OPTIMIZER_PREFIX = "optimizer."

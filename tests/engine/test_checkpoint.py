@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +304,19 @@ def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(CnndeskError, match="Could not write"):
         save_checkpoint(build_model("mlp"), tmp_path / "new.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temp_file_a_killed_save_left_is_removed_by_the_next_save_once_it_is_old(tmp_path):
+    path = tmp_path / "model.safetensors"
+    stale, fresh = tmp_path / ".model.safetensors.abc123.tmp", tmp_path / ".model.safetensors.def456.tmp"
+    other = tmp_path / ".other.safetensors.abc123.tmp"  # another file's: not this save's to tidy
+    for leftover in (stale, fresh, other):
+        leftover.write_bytes(b"half a checkpoint")
+    long_ago = time.time() - 2 * checkpoint_module.STALE_TEMP_SECONDS
+    os.utime(stale, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    save_checkpoint(build_model("mlp"), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, fresh.name, other.name])
 
 
 def test_unwritable_location_is_a_clear_error(tmp_path):
