@@ -129,10 +129,10 @@ def test_import_and_export_refuse_what_would_not_make_sense(tmp_path, mnist):
 # -- fine-tuning ---------------------------------------------------------------------------------------------
 def leaning(mnist, index: int) -> np.ndarray:
     """A test digit as a hand that leans far to the right writes it: rotated and sheared further than MNIST's
-    digits and the training augmentation ever are (the bundled LeNet5 reads ~70% of such digits)."""
+    digits and the training augmentation ever are (the bundled LeNet5 reads ~65% of such digits)."""
     picture = Image.fromarray(np.kron(mnist.test.images[index, 0].numpy(), np.ones((6, 6), np.uint8)))
-    picture = picture.rotate(-20, resample=Image.BICUBIC)
-    picture = picture.transform(picture.size, Image.AFFINE, (1, 0.8, -0.8 * picture.size[1] / 2, 0, 1, 0),
+    picture = picture.rotate(-30, resample=Image.BICUBIC)
+    picture = picture.transform(picture.size, Image.AFFINE, (1, 1.0, -1.0 * picture.size[1] / 2, 0, 1, 0),
                                 resample=Image.BICUBIC)
     return np.asarray(picture, np.float32) / 255.0
 
@@ -173,6 +173,6 @@ def test_fine_tuning_on_a_few_own_digits_closes_the_gap(tmp_path, mnist):
     config = fine_tune_config(model.config, my_digits_dataset(mine.root), train_samples=3000, test_samples=1000)
     result = fit(config, init_from=model)
     after = accuracy_on(result.model, images, labels)[0], accuracy_on(result.model, unseen_images, unseen_labels)[0]
-    # (20 and 100 digits: a step of 5 and 1 points. Seen: 70% → 90%, unseen 62% → 70%.)
+    # (20 and 100 digits: a step of 5 and 1 points.)
     assert after[0] >= before[0] + 0.15 - 1e-9 and after[1] >= before[1] + 0.05 - 1e-9, (before, after)
     assert result.test_accuracy >= 0.98  # MNIST (the mix's test set is MNIST's)

@@ -208,9 +208,21 @@ def test_old_checkpoint_configs_take_the_defaults_of_new_options():
 
 
 @pytest.mark.skipif(not pretrained_path().exists(), reason="the bundled LeNet5 has not been trained yet")
-def test_the_bundled_lenet5_still_loads():
-    model, meta = load_model()
-    assert meta["model"]["options"] == {"activation": "relu"}  # written before the other options existed
+def test_a_checkpoint_written_before_the_other_options_existed_still_loads(tmp_path):
+    """Checkpoints of cnndesk's first versions name only the activation; the other options take their defaults."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(pretrained_path("lenet5")), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        header = json.loads(handle.metadata()["cnndesk"])
+    header["model"] = {"name": "lenet5", "options": {"activation": "relu"}}
+    old = tmp_path / "old.safetensors"
+    save_file(tensors, str(old), metadata={"cnndesk": json.dumps(header)})
+    model, meta = load_model(old)
+    assert meta["model"]["options"] == {"activation": "relu"}
     assert model.config == model_config("lenet5")
 
 

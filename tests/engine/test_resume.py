@@ -91,10 +91,12 @@ def test_cli_resume_continues_the_run(tmp_path, capsys):
 
 
 def test_resume_point_reads_a_run_from_its_header(tmp_path):
-    point = resume_point(pretrained_path("lenet5"))
-    assert point.config.model == "lenet5" and point.config.epochs == 8
-    assert point.epochs_completed == 8 and point.finished
-    assert [h.epoch for h in point.history] == list(range(1, 9))
+    path = pretrained_path("lenet5")
+    epochs = read_metadata(path)["training"]["epochs"]  # the bundled run's own length
+    point = resume_point(path)
+    assert point.config.model == "lenet5" and point.config.epochs == epochs
+    assert point.epochs_completed == epochs and point.finished
+    assert [h.epoch for h in point.history] == list(range(1, epochs + 1))
 
 
 def test_resume_point_refuses_a_weights_only_checkpoint(trained_lenet, tmp_path):
