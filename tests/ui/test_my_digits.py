@@ -34,7 +34,7 @@ def window(make_window, monkeypatch, tmp_path, shared_mnist):
 def test_digits_kept_by_key_and_button_are_read_and_counted(window, stroke, qtbot, tmp_path, bundled_accuracy):
     assert "No digits of your own yet" in window.myDigitsAccuracy.text()
     stroke(window.canvas, SEVEN)
-    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=10000)  # (a busy machine)
     QTest.keyClick(window.canvas, Qt.Key.Key_7)  # the canvas has the keys once drawn on
     kept = list((tmp_path / "my-digits" / "7").iterdir())
     assert len(kept) == 1 and kept[0].suffix == ".png"
@@ -48,7 +48,7 @@ def test_digits_kept_by_key_and_button_are_read_and_counted(window, stroke, qtbo
     assert not any((tmp_path / "my-digits" / "7").iterdir())
     window.labelButtons[7].click()
     stroke(window.canvas, SEVEN)  # drawn again: a second digit
-    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=10000)  # (a busy machine)
     window.labelButtons[1].click()  # this 7 kept as a 1 by mistake: read as a 7
     assert window.digitGallery.count() == 2
     assert "50.0% of your 2 digits" in window.myDigitsAccuracy.text()
@@ -72,7 +72,8 @@ def panel_of(window):
 
 
 def leaning_digit(index: int):
-    """MNIST test digit ``index`` as a hand that leans far to the right draws it (the model reads ~70% of them)."""
+    """MNIST test digit ``index`` as a hand that leans far to the right draws it (the bundled LeNet5 reads ~65% of
+    them; the same hand as tests/engine/test_digits.py's ``leaning``)."""
     import numpy as np
     from PIL import Image
 
@@ -80,8 +81,8 @@ def leaning_digit(index: int):
 
     test = load_splits("mnist").test
     picture = Image.fromarray(np.kron(test.images[index, 0].numpy(), np.ones((6, 6), np.uint8)))
-    picture = picture.rotate(-20, resample=Image.BICUBIC)
-    picture = picture.transform(picture.size, Image.AFFINE, (1, 0.8, -0.8 * picture.size[1] / 2, 0, 1, 0),
+    picture = picture.rotate(-30, resample=Image.BICUBIC)
+    picture = picture.transform(picture.size, Image.AFFINE, (1, 1.0, -1.0 * picture.size[1] / 2, 0, 1, 0),
                                 resample=Image.BICUBIC)
     return np.asarray(picture, np.float32) / 255.0, int(test.labels[index])
 
@@ -183,7 +184,7 @@ def test_fine_tune_says_why_it_cannot_start_from_a_model_never_saved(window, tmp
 def test_the_delete_key_in_the_gallery_deletes_the_selected_digit_and_leaves_the_canvas(window, stroke, qtbot,
                                                                                          tmp_path):
     stroke(window.canvas, SEVEN)
-    qtbot.waitUntil(lambda: window.inspection is not None, timeout=2000)
+    qtbot.waitUntil(lambda: window.inspection is not None, timeout=10000)  # (a busy machine)
     window.labelButtons[7].click()
     window.bottomTabs.setCurrentWidget(window.myDigits)
     window.digitGallery.setFocus()
