@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import cnndesk.ui.main_window as main_window
+from cnndesk.errors import CnndeskError
 from cnndesk.locations import pretrained_path
 from cnndesk.ui import MainWindow
 
@@ -135,3 +138,52 @@ def test_without_a_display_the_app_says_so_in_one_line():
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cnndesk: error: There is no display"), done.stderr
+
+
+# -- the libraries Qt's X11 plugin needs ------------------------------------------------------------------------
+@pytest.fixture
+def x11_session(monkeypatch):
+    """The environment in which Qt would load its X11 plugin: a DISPLAY, no platform named, no Wayland."""
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+@pytest.mark.skipif(not shutil.which("gcc"), reason="needs a C compiler to build a plugin with a missing library")
+def test_a_platform_plugin_whose_library_is_missing_is_named_in_one_sentence(tmp_path, x11_session):
+    """A stand-in for libqxcb.so, linked against a library that is then removed: what a bare machine looks like."""
+    from cnndesk.ui.app import missing_libraries, require_platform_libraries
+
+    (tmp_path / "missing.c").write_text("int cnndesk_missing(void) { return 1; }\n")
+    (tmp_path / "plugin.c").write_text("int cnndesk_missing(void);\nint plugin(void) { return cnndesk_missing(); }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", tmp_path / "libcnndesk-missing.so.1",
+                    "-Wl,-soname,libcnndesk-missing.so.1", tmp_path / "missing.c"], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", tmp_path / "libqxcb.so", tmp_path / "plugin.c",
+                    tmp_path / "libcnndesk-missing.so.1"], check=True)
+    (tmp_path / "libcnndesk-missing.so.1").unlink()
+    assert missing_libraries(tmp_path / "libqxcb.so") == ["libcnndesk-missing.so.1"]
+    with pytest.raises(CnndeskError, match=r"^The window cannot open: Qt's X11 plugin needs libcnndesk-missing\.so\.1, "
+                                           r"which this system lacks; install the package that provides it\.$"):
+        require_platform_libraries(tmp_path / "libqxcb.so")
+
+
+def test_missing_x11_libraries_come_with_the_apt_get_line_for_them(x11_session, monkeypatch):
+    import cnndesk.ui.app as app
+
+    monkeypatch.setattr(app, "missing_libraries", lambda plugin: ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"])
+    with pytest.raises(CnndeskError, match=r"needs libxcb-icccm\.so\.4, libxcb-keysyms\.so\.1, which this system "
+                                           r"lacks; install them \(Debian/Ubuntu\): sudo apt-get install "
+                                           r"libxcb-icccm4 libxcb-keysyms1\.$"):
+        app.require_platform_libraries(Path(app.__file__))  # (any file that exists)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # another platform: nothing to check
+    app.require_platform_libraries(Path(app.__file__))
+
+
+def test_qts_x11_plugin_loads_here_and_the_readme_and_ci_install_all_it_needs():
+    from cnndesk.ui.app import XCB_PACKAGES, missing_libraries, xcb_plugin_path
+
+    assert missing_libraries(xcb_plugin_path()) == []  # (.ci/run installs the README's list first)
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.split("<!-- apt-packages -->", 1)[1].splitlines() if "apt-get install" in line)
+    assert set(XCB_PACKAGES.values()) <= set(line.split("apt-get install", 1)[1].split())
+    assert "<!-- apt-packages -->" in (Path(__file__).parents[2] / ".ci" / "run").read_text(encoding="utf-8")
