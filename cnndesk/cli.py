@@ -443,6 +443,31 @@ def cmd_filters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from cnndesk.engine import load_model, load_splits
+    from cnndesk.engine.export import check_export, export_model
+
+    started = time.perf_counter()
+    model, _ = _at_snapshot(args, load_model(args.checkpoint))
+    out = export_model(model, args.out, args.format)
+    # The whole MNIST test set through the exported file, beside the model it came from.
+    check = check_export(model, out, args.format, load_splits("mnist").test.float_images(), started)
+    report = {"checkpoint": str(_checkpoint_path(args.checkpoint)), "model": model.name, "bytes": out.stat().st_size,
+              **check.to_dict()}
+    if args.json:
+        _emit_json(report)
+    else:
+        verdict = "the same predictions" if check.same_predictions == check.images else (
+            f"the same prediction for {check.same_predictions:,} of them")
+        sys.stderr.write(f"Saved {out} ({args.format}, {report['bytes'] / 1e6:.2f} MB). {check.runtime} on "
+                         f"{check.images:,} MNIST test images: {verdict}, largest logit difference "
+                         f"{check.max_logit_difference:.1e} (allowed {report['max_logit_difference_allowed']:.0e}).\n")
+    if not check.passed:
+        sys.stderr.write(f"cnndesk: error: {out} does not compute what {model.name} computes (see above).\n")
+        return 1
+    return 0
+
+
 def _parse_cell(text: str) -> tuple[int, ...]:
     from cnndesk.engine import CnndeskError
 
@@ -803,6 +828,15 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     _add_snapshot_argument(filters)
     filters.set_defaults(func=cmd_filters)
+
+    export = sub.add_parser("export", help="write a model as ONNX or TorchScript, checked on the MNIST test set")
+    export.add_argument("--format", required=True, choices=("onnx", "torchscript"),
+                        help="onnx (onnxruntime, Netron, …) or torchscript (torch.jit.load)")
+    export.add_argument("--checkpoint", help="default: the bundled LeNet5")
+    export.add_argument("--out", required=True, help="the file to write (e.g. lenet5.onnx, lenet5.pt)")
+    export.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    _add_snapshot_argument(export)
+    export.set_defaults(func=cmd_export)
 
     inspect = sub.add_parser("inspect", help="how one cell of a layer was computed, or a layer's maps as a PNG")
     _add_input_arguments(inspect)

@@ -23,6 +23,9 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "attribute": "attribution",
     "default_gradcam_layer": "attribution",
     "gradcam_layers": "attribution",
+    "ExportCheck": "export",
+    "check_export": "export",
+    "export_model": "export",
     "load_model": "checkpoint",
     "read_metadata": "checkpoint",
     "save_checkpoint": "checkpoint",
@@ -99,6 +102,7 @@ __all__ = [
     "DigitFolder",
     "EpochMetrics",
     "Evaluation",
+    "ExportCheck",
     "FitInfo",
     "FitResult",
     "HealthSample",
@@ -128,11 +132,13 @@ __all__ = [
     "attribute",
     "available_devices",
     "build_model",
+    "check_export",
     "count_parameters",
     "default_gradcam_layer",
     "evaluate",
     "even_strokes",
     "explain_cell",
+    "export_model",
     "fine_tune_config",
     "fit",
     "gradcam_layers",
@@ -183,6 +189,7 @@ if TYPE_CHECKING:
     from .data import Splits, TensorDataset, load_folder, load_mnist, load_splits
     from .digits import DigitFolder, fine_tune_config
     from .explain import CellExplanation, Contribution, explain_cell, layer_activation, receptive_field
+    from .export import ExportCheck, check_export, export_model
     from .health import HealthSample, HealthWarning, LayerHealth, LayerHealthMonitor
     from .history import MAX_SNAPSHOTS, HistoryRecorder, Snapshot, TrainingHistory, load_history
     from .inspect import (
