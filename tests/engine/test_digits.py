@@ -155,7 +155,7 @@ def test_fine_tune_config_is_a_short_gentle_run_of_the_same_architecture():
 
 
 def test_fine_tuning_on_a_few_own_digits_closes_the_gap(tmp_path, mnist):
-    """Twenty digits of a leaning hand, a second of fine-tuning mixed with MNIST: the model reads them, and other
+    """Twenty digits of a leaning hand, seconds of fine-tuning mixed with MNIST: the model reads them, and other
     digits of that hand it never saw, much better; MNIST stays where it was."""
     from cnndesk.engine import fine_tune_config, fit
     from cnndesk.engine.digits import my_digits_dataset
@@ -170,7 +170,7 @@ def test_fine_tuning_on_a_few_own_digits_closes_the_gap(tmp_path, mnist):
     unseen_labels = mnist.test.labels[unseen].numpy()
     model, _ = load_model(None)
     before = accuracy_on(model, images, labels)[0], accuracy_on(model, unseen_images, unseen_labels)[0]
-    config = fine_tune_config(model.config, my_digits_dataset(mine.root), train_samples=3000, test_samples=1000)
+    config = fine_tune_config(model.config, my_digits_dataset(mine.root), test_samples=1000)  # the app's recipe
     result = fit(config, init_from=model)
     after = accuracy_on(result.model, images, labels)[0], accuracy_on(result.model, unseen_images, unseen_labels)[0]
     # (20 and 100 digits: a step of 5 and 1 points.)
