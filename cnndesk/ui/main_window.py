@@ -86,6 +86,21 @@ def import_engine() -> None:
         importlib.import_module(name)
 
 
+_garbage_collector = None  # pyqtgraph's GarbageCollector, once per process
+
+
+def collect_garbage_on_the_gui_thread() -> None:
+    """Python's cyclic collector runs in whichever thread crosses its threshold. In the training or a task thread it
+    may destroy the Qt objects of a closed window there: ~QObject then waits for the GIL in that thread while the
+    GUI thread, holding it, waits for that object's mutex — a deadlock (seen in the test suite). So automatic
+    collection is off and the GUI thread collects on a timer (pyqtgraph's GarbageCollector, once a second)."""
+    global _garbage_collector
+    if _garbage_collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _garbage_collector = GarbageCollector(interval=1.0)
+
+
 class MainWindow(QMainWindow):
     """The window. ``MainWindow()`` is complete on return; with ``load_engine=False`` only the Qt half is built,
     to show at once: ``start_loading()`` then imports PyTorch in the background and completes it
@@ -97,6 +112,7 @@ class MainWindow(QMainWindow):
     def __init__(self, checkpoint: str | Path | None = None, *, load_engine: bool = True) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
+        collect_garbage_on_the_gui_thread()
         # Sentences written by the session layer go through Qt's translator too. Their context is the empty one:
         # pyside6-lupdate files the plain tr() calls of cnndesk/session/text.py under it.
         text.set_translator(lambda source: QCoreApplication.translate("", source))
@@ -310,7 +326,7 @@ class MainWindow(QMainWindow):
         # Everything loaded so far lives as long as the app. Left to the cyclic collector, every full collection
         # walks those millions of objects (~0.2 s with the GIL held: a frozen window, e.g. as a run starts).
         # Once per process: frozen objects are never freed, so freezing again in a later window (tests, the soak)
-        # kept every window closed before it, with its models and history (7–40 MB each, scripts/soak.py).
+        # kept every window closed before it (7 MB each, more with a trained model's history: scripts/soak.py).
         if gc.get_freeze_count() == 0:
             gc.freeze()
         return None if problem is None else (folder, problem)

@@ -50,3 +50,28 @@ def test_many_signals_from_a_worker_thread_arrive(qtbot):
     qtbot.waitUntil(lambda: receiver.payloads == EMITS, timeout=30000)
     assert receiver.trues == EMITS // 2
     assert thread.wait(5000)
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(window, qtbot):
+    """Cyclic garbage holding Qt objects, collected in the training thread, deadlocked the suite: automatic
+    collection is off once a window exists, and the GUI thread collects on a timer."""
+    import gc
+    import threading
+
+    assert not gc.isenabled()
+    threads = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+            self.qt = QObject()
+
+        def __del__(self):
+            threads.append(threading.current_thread())
+
+    Cycle()  # garbage at once, but only the cyclic collector can free it
+    # Live containers past the threshold at which the timer collects (the count is allocations minus frees).
+    kept = [[] for _ in range(2 * gc.get_threshold()[0])]
+    qtbot.waitUntil(lambda: bool(threads), timeout=5000)
+    del kept
+    assert threads == [threading.main_thread()]
