@@ -8,7 +8,9 @@ a second (the latest progress wins), weight snapshots (CPU clones) twice a secon
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -40,6 +42,20 @@ SNAPSHOT_INTERVAL = 0.5
 # signal (the monitor is its own throttle). A sampled LeNet5 step (batch 128, 2-core CPU) takes ~2 ms longer: ~0.2%
 # of the run at one a second, ~0.4% at two (two, so that a run of a few seconds still draws its curves).
 HEALTH_INTERVAL = 0.5
+
+
+def release_free_heap() -> None:
+    """Hand the C heap's free memory back to the system (glibc; elsewhere nothing is done).
+
+    A run frees its tensors as it ends, but glibc keeps freed heap for later: over 100 cycles of scripts/soak.py
+    (a few runs each) the window's RSS grew by 78–161 MB; trimmed at the end of each run, by 12–37 MB (trimmed
+    after every cycle, by nothing: no leak). It takes well under a millisecond.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): no malloc_trim
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @dataclass(frozen=True)
@@ -257,3 +273,4 @@ class TrainingRunner(QObject):
         thread.deleteLater()
         self.queueFinished.emit()
         self.runningChanged.emit(False)
+        release_free_heap()  # what the runs freed, now that their thread has ended
