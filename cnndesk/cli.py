@@ -444,14 +444,13 @@ def cmd_filters(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from cnndesk.engine import load_model, load_splits
-    from cnndesk.engine.export import check_export, export_model
+    from cnndesk.engine import load_model
+    from cnndesk.engine.export import export_checked
 
-    started = time.perf_counter()
     model, _ = _at_snapshot(args, load_model(args.checkpoint))
-    out = export_model(model, args.out, args.format)
     # The whole MNIST test set through the exported file, beside the model it came from.
-    check = check_export(model, out, args.format, load_splits("mnist").test.float_images(), started)
+    check = export_checked(model, args.out, args.format)
+    out = check.path
     report = {"checkpoint": str(_checkpoint_path(args.checkpoint)), "model": model.name, "bytes": out.stat().st_size,
               **check.to_dict()}
     if args.json:

@@ -173,3 +173,13 @@ def _torchscript_runner(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray],
             return loaded(torch.from_numpy(batch)).numpy()
 
     return run, f"torch.jit {torch.__version__}"
+
+
+def export_checked(model: Network, path: str | Path, format: str) -> ExportCheck:
+    """``export_model``, then ``check_export`` on the 10,000 MNIST test images: what `cnndesk export` and
+    File → Export do."""
+    from .data import load_splits
+
+    started = time.perf_counter()
+    written = export_model(model, path, format)
+    return check_export(model, written, format, load_splits("mnist").test.float_images(), started)

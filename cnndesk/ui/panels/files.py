@@ -136,20 +136,13 @@ class ModelFilesPanel(Panel):
         MNIST test set); the result in the status bar, a failure as an error. Returns the task."""
         import copy
 
-        from cnndesk.engine.export import check_export, export_model
+        from cnndesk.engine.export import export_checked
 
         current = self.session.model
         network = copy.deepcopy(current.model).cpu().eval()  # a run may train the live one meanwhile
-
-        def export(path: Path = Path(path)):
-            from cnndesk.engine import load_splits
-
-            written = export_model(network, path, fmt)
-            return check_export(network, written, fmt, load_splits("mnist").test.float_images())
-
         self.shell.status(self.tr("Exporting {name} to {path}…").format(name=current.name, path=path), 0)
-        self._export_task = self.shell.tasks.submit(export, name="export", on_done=self._on_exported,
-                                                    on_error=self._on_export_failed)
+        self._export_task = self.shell.tasks.submit(export_checked, network, Path(path), fmt, name="export",
+                                                    on_done=self._on_exported, on_error=self._on_export_failed)
         return self._export_task
 
     def _on_exported(self, check) -> None:
