@@ -35,7 +35,7 @@ from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
 from .panels.attribution import AttributionPanel
-from .panels.base import BOTTOM, BOTTOM_CORNER, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, Panel
+from .panels.base import BOTTOM, BOTTOM_CORNER, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, VIEW, Panel
 from .panels.drawing import DrawingPanel
 from .panels.experiments import ExperimentsTab
 from .panels.files import ModelFilesPanel
@@ -70,7 +70,8 @@ ENGINE_MODULES = ("cnndesk.engine.checkpoint", "cnndesk.engine.inspect", "cnndes
                   "cnndesk.engine.summary", "cnndesk.engine.train", "cnndesk.session.markers",
                   "cnndesk.session.runs", "cnndesk.ui.worker", "cnndesk.ui.training_panel", "cnndesk.ui.experiments")
 MENU_TITLES = {FILE: QT_TRANSLATE_NOOP("MainWindow", "&File"), EDIT: QT_TRANSLATE_NOOP("MainWindow", "&Edit"),
-               TRAINING: QT_TRANSLATE_NOOP("MainWindow", "&Training"), HELP: QT_TRANSLATE_NOOP("MainWindow", "&Help")}
+               VIEW: QT_TRANSLATE_NOOP("MainWindow", "&View"), TRAINING: QT_TRANSLATE_NOOP("MainWindow", "&Training"),
+               HELP: QT_TRANSLATE_NOOP("MainWindow", "&Help")}
 
 
 def import_engine() -> None:

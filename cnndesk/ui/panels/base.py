@@ -26,8 +26,8 @@ BOTTOM = "bottom"  # a tab at the bottom: training, experiments (built once PyTo
 BOTTOM_CORNER = "bottom-corner"  # beside the bottom tabs' titles, whichever tab is shown (built with PyTorch)
 
 # The menus, in menu-bar order.
-FILE, EDIT, TRAINING, HELP = "file", "edit", "training", "help"
-MENUS = (FILE, EDIT, TRAINING, HELP)
+FILE, EDIT, VIEW, TRAINING, HELP = "file", "edit", "view", "training", "help"
+MENUS = (FILE, EDIT, VIEW, TRAINING, HELP)
 
 
 class Panel(QObject):
