@@ -41,6 +41,7 @@ from .panels.experiments import ExperimentsTab
 from .panels.files import ModelFilesPanel
 from .panels.filters import FiltersPanel
 from .panels.health import HealthPanel
+from .panels.help import HelpPanel
 from .panels.layers import LayersPanel, SummaryPanel
 from .panels.my_digits import MyDigitsTab
 from .panels.prediction import PredictionPanel
@@ -137,7 +138,7 @@ class MainWindow(QMainWindow):
         self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
                                     HealthPanel(self), AttributionPanel(self), TestSetPanel(self), SummaryPanel(self),
                                     SideBySidePanel(self), training, ExperimentsTab(self, training), MyDigitsTab(self),
-                                    ReplayPanel(self), RestorePanel(self, training, files)]
+                                    ReplayPanel(self), RestorePanel(self, training, files), HelpPanel(self)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
         self._build_menus()
@@ -222,9 +223,6 @@ class MainWindow(QMainWindow):
         self.quitAction.triggered.connect(self.close)
         self.addAction(self.quitAction)
         self.fileMenu.addAction(self.quitAction)
-        self.aboutAction = QAction(self.tr("&About cnndesk"), self)
-        self.aboutAction.triggered.connect(self._about)
-        self.menus[HELP].addAction(self.aboutAction)
 
     def add_menu_entry(self, menu: str, entry: QAction | QMenu) -> None:
         """Put a panel's action (its shortcuts working anywhere in the window) or submenu into ``menu``."""
@@ -361,11 +359,6 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, "cnndesk", message, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): nothing blocks the event loop
-
-
-    def _about(self) -> None:
-        QMessageBox.about(self, self.tr("About cnndesk"),
-                          self.tr("cnndesk: draw a digit, see inside a convolutional network, train it live."))
 
     # -- shutdown --------------------------------------------------------------------------------------
     def shutdown(self) -> None:
