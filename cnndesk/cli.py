@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cnndesk import __version__
+from cnndesk.locations import STARTING_MODEL
 
 
 def _progress_printer(stream: TextIO, epochs: int, prefix: str = ""):
@@ -738,7 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
-    gui.add_argument("--checkpoint", help="start with this model instead of the bundled LeNet5")
+    gui.add_argument("--checkpoint", help=f"start with this model instead of the bundled {STARTING_MODEL}")
     gui.add_argument("--self-test", action="store_true",
                      help="open the window, draw, train, measure; print a JSON report and exit")
     gui.add_argument("--train-samples", type=int, default=60000, help="training images for --self-test")
