@@ -42,6 +42,7 @@ from .panels.files import ModelFilesPanel
 from .panels.filters import FiltersPanel
 from .panels.health import HealthPanel
 from .panels.help import HelpPanel
+from .panels.language import LanguagePanel
 from .panels.layers import LayersPanel, SummaryPanel
 from .panels.my_digits import MyDigitsTab
 from .panels.prediction import PredictionPanel
@@ -138,7 +139,8 @@ class MainWindow(QMainWindow):
         self.panels: list[Panel] = [files, drawing, prediction, LayersPanel(self), FiltersPanel(self),
                                     HealthPanel(self), AttributionPanel(self), TestSetPanel(self), SummaryPanel(self),
                                     SideBySidePanel(self), training, ExperimentsTab(self, training), MyDigitsTab(self),
-                                    ReplayPanel(self), RestorePanel(self, training, files), HelpPanel(self)]
+                                    ReplayPanel(self), RestorePanel(self, training, files), HelpPanel(self),
+                                    LanguagePanel(self)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
         self._build_menus()

@@ -43,6 +43,7 @@ BOTTOM_TAB = "window/bottomTab"
 INSPECT_TAB = "window/inspectTab"
 BRUSH_WIDTH = "canvas/brushWidth"
 TRAINING_FORM = "training/form"  # TrainingPanel.form_state() as JSON
+LANGUAGE = "ui/language"  # the window's language: "" follows the system, else a locale name ("en", "zh_CN")
 
 
 def open_settings() -> QSettings:
@@ -51,6 +52,18 @@ def open_settings() -> QSettings:
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+def saved_language() -> str:
+    """The language chosen in View → Language: "" (follow the system) unless a locale name was saved."""
+    value = open_settings().value(LANGUAGE)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def save_language(language: str) -> None:
+    settings = open_settings()
+    settings.setValue(LANGUAGE, language)
+    settings.sync()
 
 
 def screen_area(at: QPoint | None = None) -> QRect:

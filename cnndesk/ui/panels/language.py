@@ -1,0 +1,91 @@
+"""View → Language: the window in English or Simplified Chinese, or as the system's locale says (the default).
+
+The choice is remembered in the settings and applied at start-up, before any widget is built
+(``i18n.install_translations``), so that every text is made in that language. Changing it while the window is
+open offers to restart cnndesk: the same command, started anew once this window has closed (and joined its
+threads); "Later" keeps the choice for the next launch.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QLocale, QProcess
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from ..i18n import CHINESE, ENGLISH, SYSTEM, installed_language, translation_language
+from ..settings import save_language, saved_language
+from .base import VIEW, Panel
+
+# How the restart box names the language the window will be in: by its own name, so that a user who cannot
+# read the current one still recognises it.
+NATIVE_NAMES = {"": "English", CHINESE: "中文"}
+
+
+def restart_command() -> tuple[str, list[str]]:
+    """The program and arguments that started this process, to start it again."""
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is cnndesk itself
+        return sys.executable, sys.argv[1:]
+    script = sys.argv[0] if sys.argv else ""
+    if not script or Path(script).name == "__main__.py":  # python -m cnndesk
+        return sys.executable, ["-m", "cnndesk", *sys.argv[1:]]
+    return sys.executable, [script, *sys.argv[1:]]
+
+
+class LanguagePanel(Panel):
+    area = ""
+
+    def __init__(self, shell) -> None:
+        super().__init__(shell)
+        menu = self.languageMenu = QMenu(self.tr("&Language"), shell, objectName="languageMenu")
+        self.languageGroup = QActionGroup(self, exclusive=True)
+        system = QLocale.system().nativeLanguageName() or QLocale.system().name()
+        choices = ((SYSTEM, self.tr("System"), self.tr("The language of the system ({language})")
+                    .format(language=system)),
+                   (ENGLISH, self.tr("English"), ""),
+                   (CHINESE, self.tr("中文 (简体)"), ""))
+        saved = saved_language()
+        for language, text, tip in choices:
+            action = QAction(text, menu, checkable=True, checked=language == saved)
+            action.setData(language)
+            if tip:
+                action.setStatusTip(tip)
+            self.languageGroup.addAction(action)
+            menu.addAction(action)
+        if self.languageGroup.checkedAction() is None:  # a saved value from elsewhere: the system's
+            self.languageGroup.actions()[0].setChecked(True)
+        self.languageGroup.triggered.connect(self._chosen)
+        self._menu_entries.append((VIEW, menu))
+
+    def choose(self, language: str) -> None:
+        """Remember ``language`` (SYSTEM, ENGLISH or CHINESE) and, if the window would change, offer to restart."""
+        for action in self.languageGroup.actions():
+            action.setChecked(action.data() == language)
+        save_language(language)
+        target = translation_language(QLocale(language) if language else QLocale.system())
+        if target == installed_language():
+            return
+        if self.ask_restart(NATIVE_NAMES.get(target, target)):
+            self.restart()
+
+    def ask_restart(self, language: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Language"),
+                          self.tr("cnndesk will be in {language} the next time it starts. Restart now?")
+                          .format(language=language), parent=self.shell)
+        restart = box.addButton(self.tr("Restart"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Later"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(restart)
+        box.exec()
+        return box.clickedButton() is restart
+
+    def restart(self) -> bool:
+        """Close the window (which saves the settings and joins its threads), then start cnndesk again."""
+        if not self.shell.close():
+            return False
+        program, arguments = restart_command()
+        return QProcess.startDetached(program, arguments)[0]
+
+    def _chosen(self, action: QAction) -> None:
+        self.choose(action.data())
