@@ -10,7 +10,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QScrollArea, QWidget
 
+from .enlarged_map import enlarge
 from .plotting import SELECTION_RGB, pg
+from .presentation import presentation, scaled, style_graphics
 
 if TYPE_CHECKING:
     from cnndesk.engine.inspect import Inspection, LayerActivation
@@ -49,7 +51,7 @@ class _LayerRow:
             self.image.setLookupTable(COLORMAP.getLookupTable(nPts=256))
             self.view.addItem(self.image)
             rows = math.ceil(channels / self.columns)
-            layout.layout.setRowFixedHeight(row + 1, MAP_ROW_HEIGHT * rows)
+            layout.layout.setRowFixedHeight(row + 1, scaled(MAP_ROW_HEIGHT) * rows)
             # The mosaic's size is fixed by the architecture: frame it once, not on every update (an autoRange
             # per stroke point walks every item's bounds).
             height, width = layer.shape[1], layer.shape[2]
@@ -89,8 +91,8 @@ class _LayerRow:
             self.plot.disableAutoRange(axis="y")
             self.y_range = (0.0, 1.0)
             self.plot.setYRange(*self.y_range, padding=0.05)
-            layout.layout.setRowFixedHeight(row + 1, BAR_HEIGHT)
-        layout.layout.setRowFixedHeight(row, 20)
+            layout.layout.setRowFixedHeight(row + 1, scaled(BAR_HEIGHT))
+        layout.layout.setRowFixedHeight(row, scaled(20))
         self.marker.hide()
 
     @staticmethod
@@ -116,6 +118,12 @@ class _LayerRow:
             return None
         unit = round(self.plot.vb.mapSceneToView(scene_pos).x())
         return (unit,) if 0 <= unit < shape[0] else None
+
+    def enlarge(self, cell: tuple[int, ...], parent: QWidget, title: str) -> None:
+        """Open the map of the cell's channel large, on this layer's colour scale (vectors have no map)."""
+        if self.bars is not None or self.values is None:
+            return
+        enlarge(parent, title, self.values[cell[0]], self.image.getLevels(), COLORMAP)
 
     def value(self, cell: tuple[int, ...]) -> float | None:
         return None if self.values is None else float(self.values[cell])
@@ -185,6 +193,11 @@ class ActivationsView(QScrollArea):
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
         self.verticalScrollBar().valueChanged.connect(lambda _value: self.refresh_hover())
+        self._layers: list[LayerActivation] = []
+        self._shown = False  # the rows hold values (else: the architecture, empty)
+        self.graphics.setToolTip(self.tr("Click a cell to see how it was computed; double-click a map to enlarge "
+                                         "it."))
+        presentation().changed.connect(self._relayout)
 
     def cell_at(self, scene_pos: QPointF) -> tuple[str, tuple[int, ...]] | None:
         for row in self.rows:
@@ -197,8 +210,19 @@ class ActivationsView(QScrollArea):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         found = self.cell_at(event.scenePos())
-        if found is not None:
+        if found is None:
+            return
+        if event.double():  # (its first click has selected the cell already)
+            self.enlarge(*found)
+        else:
             self.cellClicked.emit(*found)
+
+    def enlarge(self, layer: str, cell: tuple[int, ...]) -> None:
+        """Show the feature map holding ``cell`` large (a double-click on it)."""
+        row = next((row for row in self.rows if row.name == layer), None)
+        if row is not None:
+            row.enlarge(cell, self, self.tr("{layer} · channel {channel}").format(layer=row.signature[0],
+                                                                                  channel=cell[0]))
 
     def _hover(self, scene_pos: QPointF) -> None:
         found = self.cell_at(scene_pos)
@@ -243,10 +267,25 @@ class ActivationsView(QScrollArea):
         self.rows = [_LayerRow(self.graphics.ci, 2 * i, layer) for i, layer in enumerate(layers)]
         self._signature = tuple((layer.label, layer.shape) for layer in layers)
         self._marked = None
-        height = sum(20 + (MAP_ROW_HEIGHT * math.ceil(layer.shape[0] / min(layer.shape[0], MAX_MAPS_PER_ROW))
-                           if layer.is_map else BAR_HEIGHT) for layer in layers)
+        height = sum(scaled(20) + (scaled(MAP_ROW_HEIGHT) * math.ceil(layer.shape[0] / min(layer.shape[0],
+                                                                                            MAX_MAPS_PER_ROW))
+                                   if layer.is_map else scaled(BAR_HEIGHT)) for layer in layers)
         spacing = 12 * 2 * len(layers)  # the layout's spacing between rows, and margins
         self.graphics.setMinimumHeight(height + spacing + 20)
+        self._layers = layers
+        style_graphics(self.graphics)  # presentation mode's label sizes and lines, the theme's colours
+
+    def _relayout(self) -> None:
+        """Presentation mode turned on or off: the rows again at the new scale, with what they showed."""
+        if not self.rows:
+            return
+        marked, self._signature = self._marked, ()
+        if self._shown:
+            self.show_layers(self._layers)
+        else:
+            self.set_architecture(self._layers)
+        if marked is not None:
+            self.mark(*marked)
 
     def show_layers(self, layers: list[LayerActivation]) -> None:
         signature = tuple((layer.label, layer.shape) for layer in layers)
@@ -254,6 +293,7 @@ class ActivationsView(QScrollArea):
             self._rebuild(layers)
         for row, layer in zip(self.rows, layers, strict=True):
             row.update(layer)
+        self._layers, self._shown = layers, True
         self.refresh_hover()
 
     def refresh_hover(self) -> None:
@@ -268,6 +308,7 @@ class ActivationsView(QScrollArea):
         if inspection is None:
             for row in self.rows:
                 row.clear()
+            self._shown = False
             return
         self.show_layers(inspection.layers)
 
@@ -278,3 +319,4 @@ class ActivationsView(QScrollArea):
             self._rebuild(layers)
         for row in self.rows:
             row.clear()
+        self._shown = False

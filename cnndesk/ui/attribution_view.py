@@ -8,11 +8,12 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .filters_view import COLORMAP as DIVERGING
+from .enlarged_map import enlarge
 from .plotting import pg
+from .presentation import diverging_colormap, presentation, style_graphics
 
 if TYPE_CHECKING:
     from cnndesk.engine.attribution import Attribution
@@ -32,7 +33,7 @@ SCALE_SLACK = 1.25  # a new colour scale has this much room above the map's larg
 
 def overlay_lut() -> np.ndarray:
     """The diverging colour map as RGBA with opacity growing with |value|: zero shows the input beneath."""
-    colours = DIVERGING.getLookupTable(nPts=256, alpha=False)
+    colours = diverging_colormap().getLookupTable(nPts=256, alpha=False)
     alpha = (np.abs(np.linspace(-1.0, 1.0, 256)) * OVERLAY_ALPHA).astype(np.uint8)
     return np.concatenate([colours, alpha[:, None]], axis=1)
 
@@ -61,13 +62,16 @@ class AttributionView(QWidget):
         self.methodBox.setToolTip(self.tr("Saliency and Grad-CAM follow the pen; Integrated Gradients and "
                                           "occlusion are computed in the background and appear when ready"))
         self.versusBox.setToolTip(self.tr("Why this class and not that one: the difference of the two maps"))
-        controls = QHBoxLayout()
+        controls = self.controlRow = QHBoxLayout()
         controls.addWidget(QLabel(self.tr("Method")))
         controls.addWidget(self.methodBox)
         controls.addWidget(QLabel(self.tr("Class")))
         controls.addWidget(self.targetBox)
         controls.addWidget(QLabel(self.tr("not")))
         controls.addWidget(self.versusBox)
+        controls.addStretch(1)
+        # Grad-CAM's layer on a second row: one row of all four was too wide for a column at presentation zoom.
+        controls = self.layerRow = QHBoxLayout()
         self.layerLabel = QLabel(self.tr("Layer"))
         for widget in (self.layerLabel, self.layerBox):  # shown for Grad-CAM only, without moving the rest
             policy = widget.sizePolicy()
@@ -94,7 +98,7 @@ class AttributionView(QWidget):
         self.overlayImage.setLookupTable(overlay_lut())
         self.overlayView.addItem(self.inputImage)
         self.overlayView.addItem(self.overlayImage)
-        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=DIVERGING, interactive=False, width=12)
+        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=diverging_colormap(), interactive=False, width=12)
         self.bar.setImageItem(self.mapImage)
         layout.addItem(self.bar, row=1, col=2)
 
@@ -105,7 +109,8 @@ class AttributionView(QWidget):
         self.legend.setWordWrap(True)
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
-        box.addLayout(controls)
+        box.addLayout(self.controlRow)
+        box.addLayout(self.layerRow)
         box.addWidget(self.graphics, 1)
         box.addWidget(self.legend)
         box.addWidget(self.status)
@@ -116,6 +121,10 @@ class AttributionView(QWidget):
         for combo in (self.methodBox, self.targetBox, self.versusBox, self.layerBox):
             combo.currentIndexChanged.connect(self._choice_changed)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
+        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.graphics.setToolTip(self.tr("Double-click the map to enlarge it."))
+        presentation().changed.connect(self._restyle)
+        style_graphics(self.graphics)
         self._update_layer_box()
         self.show_attribution(None, None)
 
@@ -209,6 +218,22 @@ class AttributionView(QWidget):
         if limit > self._scale or limit < 0.5 * self._scale:
             self._scale = SCALE_SLACK * limit
             self.bar.setLevels((-self._scale, self._scale))
+
+    def _restyle(self) -> None:
+        """Presentation mode turned on or off: its colour map (the legend follows), label sizes and lines."""
+        self.bar.setColorMap(diverging_colormap())
+        self.overlayImage.setLookupTable(overlay_lut())
+        style_graphics(self.graphics)
+
+    def _clicked(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and event.double():
+            self.enlarge()
+
+    def enlarge(self) -> None:
+        """Show the attribution map large, on its colour scale (nothing while there is none)."""
+        if self.attribution is not None:
+            enlarge(self, self.mapTitle.text, self.attribution.values, (-self._scale, self._scale),
+                    diverging_colormap())
 
     def _hover(self, scene_pos: QPointF) -> None:
         if self.attribution is None:

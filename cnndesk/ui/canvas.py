@@ -231,7 +231,8 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
         shown = self._ink.copy()
-        shown.invertPixels()  # dark ink on white paper
+        if self.palette().color(self.backgroundRole()).lightness() >= 128:
+            shown.invertPixels()  # dark ink on white paper; in the dark theme white on black, as MNIST is
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         rect = self._target_rect()
         painter.drawImage(rect, shown)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from .enlarged_map import enlarge
 from .plotting import pg
+from .presentation import diverging_colormap, presentation, scaled, style_graphics
 
 if TYPE_CHECKING:
     from cnndesk.engine.inspect import LayerFilters
@@ -35,10 +38,13 @@ class _FilterRow:
         self.image.setImage(grid, autoLevels=False)
         self.view.setRange(xRange=(0, grid.shape[1]), yRange=(0, grid.shape[0]), padding=0.02)
         tile = layer.weights.shape[-1]
-        layout.layout.setRowFixedHeight(row + 1, max(ROW_HEIGHT, min(rows * ROW_HEIGHT, rows * (tile + 1) * 6)))
+        row_height = scaled(ROW_HEIGHT)
+        layout.layout.setRowFixedHeight(row + 1, max(row_height, min(rows * row_height,
+                                                                     rows * (tile + 1) * scaled(6))))
         limit = layer.limit or 1.0
         # The legend: the colour scale with its values, tied to the image's levels.
-        self.bar = pg.ColorBarItem(values=(-limit, limit), colorMap=COLORMAP, interactive=False, width=12)
+        self.bar = pg.ColorBarItem(values=(-limit, limit), colorMap=diverging_colormap(), interactive=False,
+                                   width=scaled(12))
         self.bar.setImageItem(self.image)
         layout.addItem(self.bar, row=row + 1, col=1)
         self.update(layer)
@@ -52,6 +58,24 @@ class _FilterRow:
         limit = limit or layer.limit or 1.0
         self.image.setImage(grid, autoLevels=False)
         self.bar.setLevels((-limit, limit))  # symmetric: zero stays white
+
+    def kernel_at(self, scene_pos: QPointF) -> tuple[str, np.ndarray] | None:
+        """The kernel (or template) under a point of the scene: its name and weights; None off them."""
+        if not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view.mapSceneToView(scene_pos)
+        x, y = math.floor(point.x()), math.floor(point.y())
+        weights = self.layer.weights
+        h, w = weights.shape[-2:]
+        tile_row, ky = divmod(y, h + 1)
+        tile_col, kx = divmod(x, w + 1)
+        if x < 0 or y < 0 or ky >= h or kx >= w or tile_row >= self.rows or tile_col >= self.columns:
+            return None
+        if self.layer.kind == "templates":
+            unit = tile_row * self.columns + tile_col
+            return None if unit >= len(weights) else (f"{self.layer.name}[{unit}]", weights[unit])
+        out_channel, in_channel = (tile_col, 0) if weights.shape[1] == 1 else (tile_row, tile_col)
+        return f"{self.layer.name}[{out_channel}, {in_channel}]", weights[out_channel, in_channel]
 
     def value_at(self, scene_pos: QPointF) -> str | None:
         """Which weight is under the pointer, and its value; None off this layer's image."""
@@ -89,6 +113,7 @@ class FiltersView(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.graphics)
         self.hoverLabel = QLabel(self._hint(), objectName="filterValue")
+        self.hoverLabel.setWordWrap(True)  # the hint, in a narrow column (presentation mode's larger font)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.scroll, 1)
@@ -96,6 +121,10 @@ class FiltersView(QWidget):
         self.rows: list[_FilterRow] = []
         self._signature: tuple = ()
         self.graphics.scene().sigMouseMoved.connect(self._hover)
+        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.graphics.setToolTip(self.tr("Double-click a kernel to enlarge it."))
+        self._shown: tuple[list[LayerFilters], dict[str, float] | None] = ([], None)
+        presentation().changed.connect(self._relayout)
 
     def show_filters(self, layers: list[LayerFilters], limits: dict[str, float] | None = None) -> None:
         """Each layer's weights; ``limits``: a colour scale per layer name to keep (the replay keeps the final
@@ -106,6 +135,7 @@ class FiltersView(QWidget):
             self._signature = signature
         for row, layer in zip(self.rows, layers, strict=True):
             row.update(layer, (limits or {}).get(layer.name))
+        self._shown = (layers, limits)
         if not self.graphics.underMouse():  # a value read before is not these weights' any more
             self.hoverLabel.setText(self._hint())
 
@@ -125,8 +155,31 @@ class FiltersView(QWidget):
             self.rows.append(row)
             height += 24 + self.layout_.layout.rowMaximumHeight(2 * index + 1)
         self.graphics.setMinimumHeight(max(100, int(height)))
+        style_graphics(self.graphics)  # presentation mode's label sizes, the theme's colours
         self.hoverLabel.setText(self._hint() if layers else self.tr(
             "This model has no convolution and no fully connected first layer on the input to show."))
+
+    def _relayout(self) -> None:
+        """Presentation mode turned on or off: the rows again at the new scale and colour map."""
+        if self.rows:
+            self._signature = ()
+            self.show_filters(*self._shown)
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or not event.double():
+            return
+        self.enlarge_at(event.scenePos())
+
+    def enlarge_at(self, scene_pos: QPointF) -> None:
+        """Show the kernel under a point of the scene large, on its layer's colour scale."""
+        for row in self.rows:
+            found = row.kernel_at(scene_pos)
+            if found is not None:
+                name, weights = found
+                enlarge(self, self.tr("{kernel} · kernel of {size}").format(
+                    kernel=name, size="×".join(map(str, weights.shape))), weights, row.bar.levels(),
+                    diverging_colormap())
+                return
 
     def _hint(self) -> str:
         return self.tr("Point at a weight to read it; blue is negative, red positive, white zero.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
 from .plotting import SELECTION_RGB, pg
+from .presentation import is_dark, presentation, scaled
 
 if TYPE_CHECKING:
     from cnndesk.engine.preprocess import Preprocessed
@@ -29,6 +30,7 @@ class InputView(pg.GraphicsLayoutWidget):
                                 "size, cropped to the ink, fitted in a 20 px box, centred by mass in 28×28 — as "
                                 "MNIST was made"))
         self.setMinimumHeight(130)
+        presentation().changed.connect(self._fit)
         self.images: dict[str, pg.ImageItem] = {}
         for col, (key, title) in enumerate(STEPS):
             self.addLabel(QCoreApplication.translate("InputView", title), row=0, col=col, size="9pt")
@@ -49,6 +51,9 @@ class InputView(pg.GraphicsLayoutWidget):
                 view.addItem(self.outline)
         self.show_steps(None)
 
+    def _fit(self) -> None:
+        self.setMinimumHeight(scaled(130))  # the steps' pictures grow with presentation mode's text
+
     def show_outline(self, box: tuple[int, int, int, int] | None) -> None:
         """Outline (x0, y0, x1, y1) on the 28×28 model input; None hides it."""
         if box is None:
@@ -59,7 +64,14 @@ class InputView(pg.GraphicsLayoutWidget):
         self.outline.show()
 
     def show_steps(self, steps: Preprocessed | None) -> None:
+        self._steps = steps
+        dark = is_dark(self.palette())
         for key, item in self.images.items():
             image = np.zeros((28, 28), np.float32) if steps is None else getattr(steps, key)
-            # Shown as on paper: dark ink on white.
-            item.setImage(1.0 - image, levels=(0.0, 1.0), autoLevels=False)
+            # Shown as on paper, dark ink on white; in the dark theme as MNIST is, white ink on black.
+            item.setImage(image if dark else 1.0 - image, levels=(0.0, 1.0), autoLevels=False)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_steps"):  # the theme: ink and paper
+            self.show_steps(self._steps)

@@ -46,6 +46,7 @@ from .panels.language import LanguagePanel
 from .panels.layers import LayersPanel, SummaryPanel
 from .panels.my_digits import MyDigitsTab
 from .panels.prediction import PredictionPanel
+from .panels.presentation import PresentationPanel
 from .panels.replay import ReplayPanel
 from .panels.restore import RestorePanel
 from .panels.side_by_side import SideBySidePanel
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
                                     HealthPanel(self), AttributionPanel(self), TestSetPanel(self), SummaryPanel(self),
                                     SideBySidePanel(self), training, ExperimentsTab(self, training), MyDigitsTab(self),
                                     ReplayPanel(self), RestorePanel(self, training, files), HelpPanel(self),
-                                    LanguagePanel(self)]
+                                    PresentationPanel(self), LanguagePanel(self)]
         self._files, self._training, self._prediction = files, training, prediction
         self._build_layout()
         self._build_menus()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,8 +33,10 @@ from cnndesk.session.smoothing import LossSmoother
 from cnndesk.session.text import format_eta
 
 from .plotting import SELECTION_RGB, bound_accuracy_axis, pg, reset_accuracy_axis
+from .presentation import presentation, scaled
 
 # What each builder option does, for its widget's tooltip when the model takes it (translated where shown).
+CONTROLS_WIDTH = 660  # px: the form's widest, so that the plots beside it get the rest
 OPTION_TIPS = {
     "activation": QT_TRANSLATE_NOOP("TrainingPanel", "The non-linearity after each hidden layer"),
     "pooling": QT_TRANSLATE_NOOP("TrainingPanel", "How each pooling layer shrinks its maps: the largest value (max) "
@@ -235,7 +237,10 @@ class TrainingPanel(QWidget):
         controls.addStretch(1)
         controls_widget = QWidget()
         controls_widget.setLayout(controls)
-        controls_widget.setMaximumWidth(660)
+        controls_widget.setMaximumWidth(CONTROLS_WIDTH)
+        self._controls = controls_widget
+        # Once the new font has reached every widget of the form (next turn of the event loop).
+        presentation().changed.connect(self._schedule_fit)
 
         # (PlotWidget passes unknown keyword arguments on to a plot() call: set objectName separately.)
         self.lossPlot = pg.PlotWidget(title=self.tr("Loss per batch"))
@@ -284,6 +289,17 @@ class TrainingPanel(QWidget):
         self.stopButton.clicked.connect(self.stopRequested)
         self.resumeButton.clicked.connect(self.resumeRequested)
         self._apply_recipe()
+
+    def _schedule_fit(self) -> None:
+        QTimer.singleShot(0, self, self._fit_controls)
+
+    def _fit_controls(self) -> None:
+        """Presentation mode's larger text: the form's cap grows with it, never below what the form needs."""
+        # Minimums measured again in the new font (the layout had measured them in the old one).
+        for check in (self.batchnormCheck, self.augmentCheck):
+            check.setMinimumWidth(check.sizeHint().width())
+        self.initCombo.setMinimumWidth(self.initCombo.sizeHint().width() if presentation().active else 0)
+        self._controls.setMaximumWidth(max(scaled(CONTROLS_WIDTH), self._controls.minimumSizeHint().width()))
 
     @staticmethod
     def _form() -> QFormLayout:

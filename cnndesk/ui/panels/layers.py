@@ -26,6 +26,7 @@ class LayersPanel(Panel):
         self.activations = ActivationsView()
         self.cellExplainer = CellExplainer()
         self.cellValue = QLabel(self._hint(), objectName="cellValue")
+        self.cellValue.setWordWrap(True)  # the hint, in a narrow column (presentation mode's larger font)
         top = QWidget()
         box = QVBoxLayout(top)
         box.setContentsMargins(0, 0, 0, 0)
