@@ -200,6 +200,16 @@ def _input_image(args: argparse.Namespace):
 def _add_snapshot_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--snapshot", type=int, metavar="K", help="the model as it was at snapshot K of its "
                         "training history (see `cnndesk history`; 0: before training, -1: the last)")
+    # (here, so that every command that reads --checkpoint takes it)
+    parser.add_argument("--input", choices=("unit", "mnist-normalized"),
+                        help="for a --checkpoint from elsewhere (.pth, .pt, .onnx): the pixels its model was trained "
+                        "on, unit ([0, 1], as ToTensor gives) or mnist-normalized ((x - 0.1307) / 0.3081); default "
+                        "unit, and a hint says if the other reads MNIST better")
+
+
+def _matched(meta: dict[str, Any]) -> dict[str, Any]:
+    """The JSON entry that says which architecture a model from elsewhere was matched to (none for cnndesk's)."""
+    return {"matched": meta["foreign"]} if "foreign" in meta else {}
 
 
 def _checkpoint_path(checkpoint: str | None) -> Path:
@@ -225,6 +235,13 @@ def _at_snapshot(args: argparse.Namespace, loaded: tuple[Any, dict[str, Any]]) -
     """``(model, meta)`` as loaded, or with --snapshot K, the model as it was at snapshot K of its history."""
     from cnndesk.engine import CnndeskError
 
+    if "foreign" in loaded[1]:  # what the file was taken for, said once, beside any JSON on stdout
+        from cnndesk.engine import describe_match
+
+        report = loaded[1]["foreign"]
+        hint = report["better_input"] not in (None, report["input"])
+        sys.stderr.write(describe_match(report) + (f" (hint: --input {report['better_input']} reads MNIST "
+                                                   "better)" if hint else "") + "\n")
     if args.snapshot is None:
         return loaded
     history = _training_history(args.checkpoint)
@@ -296,7 +313,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from cnndesk.engine.data import FOLDER, base_dataset, canonical_dataset, dataset_parts, load_folder
     from cnndesk.engine.digits import has_train_test_layout
 
-    model, meta = _at_snapshot(args, load_model(args.checkpoint))
+    model, meta = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
     # Default: the test set the checkpoint's run was tested on (MNIST's for a run fine-tuned on mnist+folder:…).
     dataset = canonical_dataset(args.dataset or base_dataset(meta.get("training", {}).get("dataset") or "mnist"))
     parts = dataset_parts(dataset)
@@ -322,6 +339,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "per_class_accuracy": result.per_class_accuracy,
             "confusion_matrix": result.confusion_matrix,
             "misclassified": wrong,
+            **_matched(meta),
         })
         return 0
     print(f"{meta['model']['name']}: test accuracy {result.accuracy:.2%} on {dataset} ({len(test):,} test images)")
@@ -359,7 +377,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from cnndesk.engine import CnndeskError, load_image, load_model, predict_probabilities, preprocess
 
-    model, _ = _at_snapshot(args, load_model(args.checkpoint))
+    model, meta = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
     inputs, readable, predictions = [], [], []
     failed = 0
     for path in args.images:  # a file that cannot be read is reported; the others are still predicted
@@ -388,7 +406,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"{path}: {label} ({probs[label]:.1%})")
     if args.json:
-        _emit_json({"predictions": predictions})
+        _emit_json({"predictions": predictions, **_matched(meta)})
     return 2 if failed else 0
 
 
@@ -425,7 +443,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
     from cnndesk.engine import CnndeskError, layer_filters, load_model
     from cnndesk.engine.pictures import filters_png
 
-    model, _ = _at_snapshot(args, load_model(args.checkpoint))
+    model, _ = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
     if args.maximize:
         return _filters_maximized(args, model)
     layers = layer_filters(model)
@@ -448,12 +466,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from cnndesk.engine import load_model
     from cnndesk.engine.export import export_checked
 
-    model, _ = _at_snapshot(args, load_model(args.checkpoint))
+    model, meta = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
     # The whole MNIST test set through the exported file, beside the model it came from.
     check = export_checked(model, args.out, args.format)
     out = check.path
     report = {"checkpoint": str(_checkpoint_path(args.checkpoint)), "model": model.name, "bytes": out.stat().st_size,
-              **check.to_dict()}
+              **check.to_dict(), **_matched(meta)}
     if args.json:
         _emit_json(report)
     else:
@@ -520,7 +538,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise CnndeskError("Give --cell C,Y,X (U for a vector layer) to see how one cell was computed, "
                            "or --out PNG to draw the layer's maps.")
     cell = _parse_cell(args.cell) if args.cell is not None else None
-    model, _ = _at_snapshot(args, load_model(args.checkpoint))
+    model, meta = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
     image = _input_image(args)
     explanation = explain_cell(model, image, args.layer, cell) if cell is not None else None  # checks the cell
     out = None
@@ -529,12 +547,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         out = maps_png(layer, args.out, mark=cell)
     if explanation is None:
         if args.json:
-            _emit_json({"layer": layer.name, "label": layer.label, "shape": list(layer.shape), "out": str(out)})
+            _emit_json({"layer": layer.name, "label": layer.label, "shape": list(layer.shape), "out": str(out),
+                        **_matched(meta)})
         else:
             sys.stderr.write(f"Saved {out}\n")
         return 0
     if args.json:
-        _emit_json({**explanation.to_dict(), **({"out": str(out)} if out else {})})
+        _emit_json({**explanation.to_dict(), **({"out": str(out)} if out else {}), **_matched(meta)})
     else:
         print("\n".join(_explanation_lines(explanation)))
         if out:
@@ -552,7 +571,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from cnndesk.engine import attribute, load_model, predict_probabilities
     from cnndesk.engine.pictures import attribution_png
 
-    model, _ = _at_snapshot(args, load_model(args.checkpoint))
+    model, _ = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
     image = _input_image(args)
     result = attribute(model, image, args.method, target=args.target, versus=args.versus, layer=args.layer)
     confidence = float(predict_probabilities(model, torch.from_numpy(image).reshape(1, 1, 28, 28))[0, result.predicted])

@@ -46,6 +46,11 @@ MUTANTS = (
            "        torch.load(open(path, 'rb'), weights_only=False)\n"
            "        raise CnndeskError(_not_safetensors(path)) from None\n    if raw is None:",
            ("tests/engine/test_checkpoint.py", "-k", "pickle")),
+    Mutant("foreign-unpickled", "a torch.save file from elsewhere is unpickled in full (weights_only=False)",
+           "cnndesk/engine/foreign.py",
+           '            loaded = torch.load(file, map_location="cpu", weights_only=True)',
+           '            loaded = torch.load(file, map_location="cpu", weights_only=False)',
+           ("tests/engine/test_foreign.py", "-k", "run_code")),
     Mutant("weights-any-dtype", "integer or boolean weights load, quietly converted",
            "cnndesk/engine/checkpoint.py",
            "    if wanted.is_floating_point:\n        return stored in FLOAT_DTYPES",

@@ -27,6 +27,10 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "check_export": "export",
     "export_model": "export",
     "load_model": "checkpoint",
+    "load_foreign": "foreign",
+    "foreign_kind": "foreign",
+    "describe_match": "foreign",
+    "FOREIGN_INPUTS": "foreign",
     "read_metadata": "checkpoint",
     "save_checkpoint": "checkpoint",
     "Splits": "data",
@@ -91,6 +95,7 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
 }
 
 __all__ = [
+    "FOREIGN_INPUTS",
     "MAX_SNAPSHOTS",
     "MODELS",
     "Attribution",
@@ -135,17 +140,20 @@ __all__ = [
     "check_export",
     "count_parameters",
     "default_gradcam_layer",
+    "describe_match",
     "evaluate",
     "even_strokes",
     "explain_cell",
     "export_model",
     "fine_tune_config",
     "fit",
+    "foreign_kind",
     "gradcam_layers",
     "inspect_input",
     "layer_activation",
     "layer_filters",
     "load_folder",
+    "load_foreign",
     "load_history",
     "load_image",
     "load_mnist",
@@ -190,6 +198,8 @@ if TYPE_CHECKING:
     from .digits import DigitFolder, fine_tune_config
     from .explain import CellExplanation, Contribution, explain_cell, layer_activation, receptive_field
     from .export import ExportCheck, check_export, export_model
+    from .foreign import INPUTS as FOREIGN_INPUTS
+    from .foreign import describe_match, foreign_kind, load_foreign
     from .health import HealthSample, HealthWarning, LayerHealth, LayerHealthMonitor
     from .history import MAX_SNAPSHOTS, HistoryRecorder, Snapshot, TrainingHistory, load_history
     from .inspect import (

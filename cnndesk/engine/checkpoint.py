@@ -188,10 +188,18 @@ def _not_safetensors(path: Path) -> str:
             start = file.read(4)
     except OSError:
         start = b""
+    from .foreign import foreign_kind
+
+    if foreign_kind(path) is not None:
+        return (f"{path} is a model from elsewhere ({'ONNX' if path.suffix.lower() == '.onnx' else 'torch.save'}), "
+                "not a cnndesk checkpoint: it holds weights only, without the training record and history a "
+                "cnndesk checkpoint keeps.")
     if start.startswith(_TORCH_SAVE_MAGIC):
-        return (f"{path} is not a cnndesk checkpoint: it is a pickle or zip file (what torch.save writes), and "
-                "cnndesk never unpickles a file, since that can run any code in it; cnndesk checkpoints are "
-                ".safetensors files.")
+        # (torch.save's own files are read by engine.foreign, with weights_only: what is left here is a bare pickle
+        # or a zip that torch.save did not write)
+        return (f"{path} is not a cnndesk checkpoint: it is a pickle or zip file that torch.save did not write, "
+                "and cnndesk never unpickles such a file, since that can run any code in it; cnndesk reads "
+                ".safetensors checkpoints and torch.save state_dicts.")
     return f"{path} is not a cnndesk checkpoint, or it is damaged (cut short, or not a safetensors file)."
 
 
@@ -254,14 +262,26 @@ def _fit_problem(expected: dict[str, torch.Tensor], stored: dict[str, tuple[list
     return problems[0] + (f" ({more} more difference{'s' if more > 1 else ''})" if more else "")
 
 
-def load_model(path: str | Path | None = None, device: torch.device | str = "cpu") -> tuple[Network, dict[str, Any]]:
+def load_model(path: str | Path | None = None, device: torch.device | str = "cpu",
+               input: str | None = None) -> tuple[Network, dict[str, Any]]:
     """Rebuild the model a checkpoint describes and load its weights. ``None`` loads the bundled LeNet5.
+
+    A model trained elsewhere (a torch.save state_dict, an ONNX file) is matched to a registry architecture by
+    engine.foreign; ``input`` ("unit" or "mnist-normalized") says on which pixel scale it was trained. A cnndesk
+    checkpoint knows its own, so ``input`` is for those files only.
 
     Returns ``(model, metadata)``; the model is in eval mode on ``device``. Every tensor's name, shape and dtype is
     checked against the architecture before anything is allocated, so a small file whose header claims a huge
     model costs nothing but its header; the weights must then be finite numbers. Any problem is one CnndeskError.
     """
     path = Path(path) if path is not None else pretrained_path("lenet5")
+    from .foreign import foreign_kind, load_foreign
+
+    if foreign_kind(path) is not None:
+        return load_foreign(path, input=input, device=device)
+    if input is not None:
+        raise CnndeskError(f"{path} is a cnndesk checkpoint, which knows the pixel scale its model was trained on: "
+                           "the input scale is given only for a .pth, .pt or .onnx file from elsewhere.")
     meta = read_metadata(path)
     name = meta["model"]["name"]
     try:

@@ -306,8 +306,11 @@ def load_history(path: str | Path) -> TrainingHistory | None:
     """The training history a checkpoint keeps; None if it has none. Every header field is checked by type and
     every snapshot tensor against the model: a damaged or crafted file raises one CnndeskError sentence."""
     from .checkpoint import read_metadata
+    from .foreign import foreign_kind
 
     path = Path(path)
+    if foreign_kind(path) is not None:  # a model from elsewhere (engine.foreign): weights only, no history
+        return None
     meta = read_metadata(path)
     record = meta.get(HISTORY_KEY)
     if record is None:

@@ -38,6 +38,10 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 POOLINGS: dict[str, type[nn.Module]] = {"max": MaxPool2d, "avg": nn.AvgPool2d}
 INITS = ("default", "xavier", "kaiming")
 MAX_WIDTH = 16.0  # a width multiplier beyond this builds networks too large for a desktop
+# The pixel scale a network's weights were trained on, as (mean, std) its ``normalize`` layer applies to [0, 1]
+# pixels. cnndesk trains on MNIST-normalised pixels; a model brought from a tutorial may have been trained on the
+# [0, 1] pixels of ``ToTensor`` ("unit"). A config without "input" is MNIST-normalised.
+INPUT_SCALES: dict[str, tuple[float, float]] = {"unit": (0.0, 1.0), "mnist-normalized": (MNIST_MEAN, MNIST_STD)}
 
 
 class Normalize(nn.Module):
@@ -67,7 +71,8 @@ class Network(nn.Sequential):
     """
 
     def __init__(self, config: dict[str, Any], layers: OrderedDict[str, nn.Module]) -> None:
-        super().__init__(OrderedDict([("normalize", Normalize()), *layers.items()]))
+        scale = INPUT_SCALES[config.get("input", "mnist-normalized")]
+        super().__init__(OrderedDict([("normalize", Normalize(*scale)), *layers.items()]))
         self.config = config
         self._plan = self._execution_plan()
 
@@ -181,6 +186,20 @@ def _lenet5(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
         ("conv2", nn.Conv2d(c1, c2, 5)), *_bn_act(o, "2", c2), ("pool2", _pool(o)),
         ("flatten", nn.Flatten()),
         ("fc1", nn.Linear(c2 * 5 * 5, f1)), *_bn_act(o, "3", f1, dims=1),
+        ("fc2", nn.Linear(f1, f2)), *_bn_act(o, "4", f2, dims=1),
+        *_dropout(o), ("fc3", nn.Linear(f2, 10)),
+    ])
+
+
+def _lenet5_28(o: dict[str, Any]) -> OrderedDict[str, nn.Module]:
+    """LeNet5 as the PyTorch tutorials adapt it to 28×28 inputs without padding: 24 → 12 → 8 → 4, so fc1 takes
+    16·4·4 values (the layout of many tutorials' ``conv1 = nn.Conv2d(1, 6, 5)``)."""
+    c1, c2, f1, f2 = _w(o, 6), _w(o, 16), _w(o, 120), _w(o, 84)
+    return OrderedDict([
+        ("conv1", nn.Conv2d(1, c1, 5)), *_bn_act(o, "1", c1), ("pool1", _pool(o)),
+        ("conv2", nn.Conv2d(c1, c2, 5)), *_bn_act(o, "2", c2), ("pool2", _pool(o)),
+        ("flatten", nn.Flatten()),
+        ("fc1", nn.Linear(c2 * 4 * 4, f1)), *_bn_act(o, "3", f1, dims=1),
         ("fc2", nn.Linear(f1, f2)), *_bn_act(o, "4", f2, dims=1),
         *_dropout(o), ("fc3", nn.Linear(f2, 10)),
     ])
@@ -364,6 +383,8 @@ MODELS: dict[str, ModelSpec] = {
                   # included (peak lr 0.004 and 0.008 did no better; batch 256 is ~10% faster per sample but
                   # lands at 98.9–99.0% in 2 epochs).
                   recipe={**_ADAM, "epochs": 2, "batch_size": 128, "lr": 0.006}),
+        ModelSpec("lenet5-28", "LeNet5 for 28×28 without padding: conv 6, conv 16, fc 16·4·4 → 120 → 84 → 10",
+                  _lenet5_28, _options(), recipe={**_ADAM, "epochs": 2, "batch_size": 128, "lr": 0.006}),
         ModelSpec("lenet5-classic", "LeNet-5 of 1998: sigmoid, average pooling, 3 convs",
                   _lenet5_classic, _options("sigmoid", pooling="avg"),
                   recipe={**_ADAM, "epochs": 8, "batch_size": 128, "lr": 0.005}),
@@ -444,6 +465,8 @@ def build_model(name_or_config: str | dict[str, Any], **options: Any) -> Network
         config = model_config(name_or_config, **options)
     else:
         config = model_config(name_or_config["name"], **{**name_or_config.get("options", {}), **options})
+    if isinstance(name_or_config, dict) and "input" in name_or_config:  # (a model brought from elsewhere)
+        config["input"] = _known("input scale", name_or_config["input"], INPUT_SCALES)
     spec = model_spec(config["name"])
     model = Network(config, spec.build_layers(config["options"]))
     _initialise(model, config["options"]["init"], config["options"]["activation"])

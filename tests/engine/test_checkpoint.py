@@ -383,18 +383,33 @@ def test_the_pickle_bomb_is_real(writer, tmp_path):
 @pytest.mark.parametrize("suffix", SUFFIXES, ids=lambda s: s or "no-suffix")
 @pytest.mark.parametrize("writer", list(PICKLE_WRITERS))
 def test_a_pickle_is_never_unpickled_whatever_its_suffix(writer, suffix, tmp_path, capsys, write_png):
-    """A torch.save or pickle file, named as anything a PyTorch user names weights: one clear error from
-    load_model and from the command line, and the code in it never runs."""
+    """A torch.save or pickle file that carries code, named as anything a PyTorch user names weights: one clear
+    error from load_model and from the command line, and the code in it never runs. (A torch.save state_dict of
+    plain tensors opens: engine.foreign reads it with weights_only; a bare pickle is never unpickled at all.)"""
     path, marker = write_pickle_bomb(tmp_path, writer, suffix)
-    with pytest.raises(CnndeskError, match="is not a cnndesk checkpoint: it is a pickle or zip file") as info:
+    refusal = ("holds objects that only running its code could rebuild .*: cnndesk refused it and ran none of it"
+               if writer.startswith("torch-save") else "is not a cnndesk checkpoint: it is a pickle or zip file that "
+               "torch.save did not write, and cnndesk never unpickles")
+    with pytest.raises(CnndeskError, match=refusal) as info:
         load_model(path)
-    assert str(path) in str(info.value) and "never unpickles" in str(info.value)
+    assert str(info.value).startswith(str(path))
     from cnndesk.cli import main
 
     digit = write_png(np.eye(28, dtype=np.float32))
     assert main(["predict", str(digit), "--checkpoint", str(path), "--json"]) == 2
-    assert f"cnndesk: error: {path} is not a cnndesk checkpoint" in capsys.readouterr().err
+    assert f"cnndesk: error: {path} " in capsys.readouterr().err
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_a_plain_torch_save_state_dict_now_opens(legacy, trained_lenet, tmp_path, batch):
+    """What the tests above refuse is the code, not the format: the same kind of state_dict without it opens."""
+    model = trained_lenet.model
+    path = tmp_path / "lenet5.pth"
+    torch.save(model.state_dict(), path, _use_new_zipfile_serialization=not legacy)
+    loaded, meta = load_model(path, input="mnist-normalized")
+    assert meta["foreign"]["architecture"] == "lenet5"
+    assert torch.allclose(outputs(loaded, batch), outputs(model, batch), atol=1e-5)
 
 
 @pytest.mark.skipif(not pretrained_path().exists(), reason="the bundled LeNet5 has not been trained yet")

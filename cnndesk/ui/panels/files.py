@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QMenu, QRadioButton, QVBoxLayout
 
 from cnndesk.errors import CnndeskError
 from cnndesk.locations import checkpoints_dir, pretrained_path
@@ -15,6 +15,14 @@ from ..settings import open_settings
 from .base import FILE, Panel
 
 CHECKPOINT_FILTER = QT_TRANSLATE_NOOP("ModelFilesPanel", "cnndesk checkpoints (*.safetensors)")
+# What File → Open model… opens: cnndesk checkpoints and models from elsewhere (engine.foreign).
+OPEN_FILTERS = (
+    QT_TRANSLATE_NOOP("ModelFilesPanel", "Models (*.safetensors *.pth *.pt *.onnx)"),
+    CHECKPOINT_FILTER,
+    QT_TRANSLATE_NOOP("ModelFilesPanel", "PyTorch state_dicts, torch.save (*.pth *.pt)"),
+    QT_TRANSLATE_NOOP("ModelFilesPanel", "ONNX models (*.onnx)"),
+)
+FOREIGN_INPUT = "files/foreignInput"  # settings: the pixel scale last chosen for a model from elsewhere
 # The formats File → Export writes, with their file dialog filters (the first is the default).
 EXPORT_FILTERS = {
     "onnx": QT_TRANSLATE_NOOP("ModelFilesPanel", "ONNX, for onnxruntime and Netron (*.onnx)"),
@@ -29,12 +37,44 @@ def checkpoint_filter() -> str:
     return QCoreApplication.translate("ModelFilesPanel", CHECKPOINT_FILTER)
 
 
+class InputScaleDialog(QDialog):
+    """Asks on which pixels a model from elsewhere was trained: its file cannot say, and the wrong scale reads
+    every digit a little worse (a tutorial's ToTensor gives [0, 1]; adding Normalize gives MNIST-normalised)."""
+
+    def __init__(self, parent, file_name: str, chosen: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Open a model from elsewhere"))
+        layout = QVBoxLayout(self)
+        question = QLabel(self.tr("On which pixels was {file} trained? The file does not say.").format(
+            file=file_name))
+        question.setWordWrap(True)
+        layout.addWidget(question)
+        self.unitButton = QRadioButton(self.tr("Pixels in [0, 1]: transforms.ToTensor() alone"))
+        self.normalizedButton = QRadioButton(
+            self.tr("MNIST-normalized: ToTensor(), then Normalize((0.1307,), (0.3081,))"))
+        for button in (self.unitButton, self.normalizedButton):
+            layout.addWidget(button)
+        (self.normalizedButton if chosen == "mnist-normalized" else self.unitButton).setChecked(True)
+        note = QLabel(self.tr("cnndesk then matches its tensors to an architecture and tries each activation and "
+                              "pooling on 1,000 MNIST test images."))
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def choice(self) -> str:
+        return "mnist-normalized" if self.normalizedButton.isChecked() else "unit"
+
+
 class ModelFilesPanel(Panel):
     def __init__(self, shell) -> None:
         super().__init__(shell)
         K = QKeySequence.StandardKey
         self.openModelAction = self.add_action(FILE, self.tr("&Open model…"), self.open_model_dialog, [K.Open],
-                                               self.tr("Open a cnndesk checkpoint"), needs_engine=True)
+                                               self.tr("Open a cnndesk checkpoint, or a PyTorch (.pth, .pt) or "
+                                                       "ONNX model trained elsewhere"), needs_engine=True)
         self.bundledMenu = QMenu(self.tr("Open &bundled model"), shell)
         self.bundledMenu.setEnabled(False)
         self._menu_entries.append((FILE, self.bundledMenu))
@@ -47,6 +87,7 @@ class ModelFilesPanel(Panel):
             self.tr("Write the current model as ONNX or TorchScript, checked on the MNIST test set"),
             needs_engine=True)
         self._export_task = None
+        self._open_task = None
 
     def engine_ready(self) -> None:
         super().engine_ready()
@@ -60,6 +101,10 @@ class ModelFilesPanel(Panel):
         self.bundledMenu.setEnabled(not self.bundledMenu.isEmpty())
 
     def open_model(self, path: str | Path) -> bool:
+        from cnndesk.engine import foreign_kind
+
+        if foreign_kind(path) is not None:
+            return self.open_foreign_model(path)
         try:
             self.session.open_model(path)
         except CnndeskError as exc:
@@ -69,9 +114,43 @@ class ModelFilesPanel(Panel):
         self.shell.status(self.tr("Opened {file}").format(file=Path(path).name), 10000)
         return True
 
+    def open_foreign_model(self, path: str | Path, input: str | None = None) -> bool:
+        """Ask on which pixels the model was trained (unless ``input`` says), then match it to an architecture in
+        the background (about a second: each variant reads 1,000 test images); False if the user cancelled."""
+        from cnndesk.engine import load_model
+
+        settings = open_settings()
+        if input is None:
+            remembered = settings.value(FOREIGN_INPUT, "unit")
+            dialog = InputScaleDialog(self.shell, Path(path).name, remembered if isinstance(remembered, str) else "")
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+            input = dialog.choice()
+        settings.setValue(FOREIGN_INPUT, input)
+        self.shell.status(self.tr("Opening {file}: matching it to an architecture…").format(file=Path(path).name), 0)
+        self._open_task = self.shell.tasks.submit(
+            load_model, Path(path), "cpu", input, name="open model",
+            on_done=lambda loaded, p=Path(path): self._on_foreign_opened(p, loaded),
+            on_error=self._on_open_failed)
+        return True
+
+    def _on_foreign_opened(self, path: Path, loaded) -> None:
+        model, meta = loaded
+        self.session.set_model(model, meta, path)
+        report = meta["foreign"]
+        options = report["options"]
+        self.shell.status(self.tr("Opened {file} as {architecture} ({activation}, {pooling} pooling): {accuracy} on "
+                                  "the first {images} MNIST test images").format(
+            file=path.name, architecture=report["architecture"], activation=options.get("activation", "–"),
+            pooling=options.get("pooling", "–"), accuracy=f"{report['accuracy']:.1%}",
+            images=f"{report['images']:,}"), 30000)
+
+    def _on_open_failed(self, message: str) -> None:
+        self.shell.show_error(message.split(": ", 1)[-1])
+
     def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open model"), str(checkpoints_dir()),
-                                              checkpoint_filter())
+        filters = ";;".join(QCoreApplication.translate("ModelFilesPanel", text) for text in OPEN_FILTERS)
+        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open model"), str(checkpoints_dir()), filters)
         if path:
             self.open_model(path)
 
@@ -94,6 +173,7 @@ class ModelFilesPanel(Panel):
         the data folder: then ask where."""
         current = self.session.model
         own_file = (current is not None and current.path is not None and not current.bundled
+                    and current.path.suffix == ".safetensors"  # (a .pth or .onnx from elsewhere is not overwritten)
                     and current.path.parent.resolve() != checkpoints_dir().resolve())
         if own_file:
             self.save_model_to(current.path)
