@@ -876,6 +876,29 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     </message>
 </context>
 <context>
+    <name>InputScaleDialog</name>
+    <message>
+        <source>Open a model from elsewhere</source>
+        <translation>打开其他来源的模型</translation>
+    </message>
+    <message>
+        <source>On which pixels was {file} trained? The file does not say.</source>
+        <translation>{file} 训练时输入的像素是哪种？文件中没有记录。</translation>
+    </message>
+    <message>
+        <source>Pixels in [0, 1]: transforms.ToTensor() alone</source>
+        <translation>像素在 [0, 1]：只用了 transforms.ToTensor()</translation>
+    </message>
+    <message>
+        <source>MNIST-normalized: ToTensor(), then Normalize((0.1307,), (0.3081,))</source>
+        <translation>MNIST 归一化：ToTensor() 之后再 Normalize((0.1307,), (0.3081,))</translation>
+    </message>
+    <message>
+        <source>cnndesk then matches its tensors to an architecture and tries each activation and pooling on 1,000 MNIST test images.</source>
+        <translation>cnndesk 随后按张量匹配网络结构，并在 1,000 张 MNIST 测试图像上逐一尝试各种激活函数和池化方式。</translation>
+    </message>
+</context>
+<context>
     <name>InputView</name>
     <message>
         <source>strokes</source>
@@ -1029,6 +1052,18 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>cnndesk 检查点 (*.safetensors)</translation>
     </message>
     <message>
+        <source>Models (*.safetensors *.pth *.pt *.onnx)</source>
+        <translation>模型 (*.safetensors *.pth *.pt *.onnx)</translation>
+    </message>
+    <message>
+        <source>PyTorch state_dicts, torch.save (*.pth *.pt)</source>
+        <translation>PyTorch state_dict，torch.save 保存 (*.pth *.pt)</translation>
+    </message>
+    <message>
+        <source>ONNX models (*.onnx)</source>
+        <translation>ONNX 模型 (*.onnx)</translation>
+    </message>
+    <message>
         <source>ONNX, for onnxruntime and Netron (*.onnx)</source>
         <translation>ONNX，用于 onnxruntime 和 Netron (*.onnx)</translation>
     </message>
@@ -1041,8 +1076,8 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>打开模型(&amp;O)…</translation>
     </message>
     <message>
-        <source>Open a cnndesk checkpoint</source>
-        <translation>打开 cnndesk 检查点</translation>
+        <source>Open a cnndesk checkpoint, or a PyTorch (.pth, .pt) or ONNX model trained elsewhere</source>
+        <translation>打开 cnndesk 检查点，或在别处训练的 PyTorch (.pth, .pt) 或 ONNX 模型</translation>
     </message>
     <message>
         <source>Open &amp;bundled model</source>
@@ -1071,6 +1106,14 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     <message>
         <source>Opened {file}</source>
         <translation>已打开 {file}</translation>
+    </message>
+    <message>
+        <source>Opening {file}: matching it to an architecture…</source>
+        <translation>正在打开 {file}：匹配网络结构…</translation>
+    </message>
+    <message>
+        <source>Opened {file} as {architecture} ({activation}, {pooling} pooling): {accuracy} on the first {images} MNIST test images</source>
+        <translation>已将 {file} 作为 {architecture}（{activation}，{pooling} 池化）打开：前 {images} 张 MNIST 测试图像准确率 {accuracy}</translation>
     </message>
     <message>
         <source>Open model</source>
