@@ -25,7 +25,11 @@ DATA_DIR_VARIABLE = "CNNDESK_DATA_DIR"  # overrides the user data folder
 def resource_dir() -> Path:
     """The folder holding the bundled resources: installed, editable or frozen."""
     frozen_root = getattr(sys, "_MEIPASS", None)
-    if frozen_root:  # PyInstaller one-folder build
+    if not frozen_root and getattr(sys, "frozen", False):  # a freezer that keeps its data beside the executable
+        frozen_root = str(Path(sys.executable).resolve().parent)
+    if frozen_root:
+        # PyInstaller's one-folder build (packaging/cnndesk.spec): sys._MEIPASS is <app>/_internal, or the macOS
+        # bundle's Contents/Frameworks; the spec puts resources/ at cnndesk/resources below it.
         return Path(frozen_root) / "cnndesk" / "resources"
     try:
         return Path(str(resources.files("cnndesk.resources")))

@@ -2,7 +2,9 @@
 
 It checks a built or installed app headlessly and supplies the GUI rows of ``cnndesk bench``: start-up time
 (window shown, ready to predict), drawing feedback latency (idle and while training), GUI-thread stalls while
-training, training throughput inside the GUI, and peak memory. The last stdout line is one JSON object.
+training, training throughput inside the GUI, and peak memory. The last stdout line is one JSON object, with
+``"ok": true``; when a check fails (PyTorch does not load, a stroke is not predicted, a run does not train) it is
+``{"ok": false, "failure": "..."}`` and the exit status is 1, so a build script can rely on it.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,29 @@ from PySide6.QtWidgets import QWidget
 
 STROKE_POINTS = 240
 PAINT_TIMEOUT_S = 0.5  # a view that never repaints counts as this late
+# Bounds on waits that never end when something is broken (a frozen build missing a library): generous, for slow
+# machines; a check that passes never comes near them.
+ENGINE_TIMEOUT_S = 300.0  # PyTorch imported and the model in
+PREDICTION_TIMEOUT_S = 30.0  # one mouse move until a new prediction
+RUN_START_TIMEOUT_S = 300.0  # Train pressed until the first metrics (MNIST may be read first)
+
+
+class SelfTestFailure(Exception):
+    """One of the self-test's checks failed: the message says which, in one sentence."""
+
+
+def _peak_rss_mb() -> float:
+    """The process's peak resident memory in MB. ``resource`` is Unix-only; Windows asks psutil for the peak
+    working set."""
+    try:
+        import resource
+    except ImportError:
+        import psutil
+
+        info = psutil.Process().memory_info()
+        return getattr(info, "peak_wset", info.rss) / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -72,13 +98,34 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
 
     # As the app starts: the window first, PyTorch in the background.
     window = MainWindow(load_engine=False)
+    # Errors the window shows (PyTorch failed to load) and background tasks that failed (the MNIST preload) fail
+    # the self-test at its next wait, instead of leaving it waiting for what will never come.
+    errors: list[str] = []
+    show_error = window.show_error
+
+    def record_error(message: str) -> None:
+        errors.append(message)
+        show_error(message)
+
+    window.show_error = record_error
+    window.tasks.failed.connect(errors.append)
+
+    def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+        """Process events until ``condition()``; SelfTestFailure naming ``what`` on an error or past the timeout."""
+        deadline = time.perf_counter() + timeout_s
+        while not condition():
+            if errors:
+                raise SelfTestFailure(f"{what} failed: {errors[0]}")
+            if time.perf_counter() > deadline:
+                raise SelfTestFailure(f"{what} did not happen within {timeout_s:g} s.")
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+
     window.resize(1400, 900)
     window.show()
     app.processEvents()
     visible_s = time.time() - launch
     window.start_loading()
-    while not window.engine_ready:
-        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    wait_until(lambda: window.engine_ready, ENGINE_TIMEOUT_S, "Loading PyTorch and the model")
     window.predictor.inspect(np.zeros((28, 28), np.float32))
     ready_s = time.time() - launch
     canvas = window.canvas
@@ -116,7 +163,10 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
             paints.reset()
             start = time.perf_counter()
             QTest.mouseMove(canvas, to_widget(x, y))
-            while window.predictions_made == before:
+            deadline = start + PREDICTION_TIMEOUT_S
+            while window.predictions_made == before:  # without waiting for events: this is the latency measured
+                if time.perf_counter() > deadline:
+                    raise SelfTestFailure(f"The drawn stroke was not predicted within {PREDICTION_TIMEOUT_S:g} s.")
                 app.processEvents()
             # Every graphics view shows new values; the label repaints only if its text changed.
             waiting = views[:3] + ([views[3]] if window.predictionLabel.text() != label else [])
@@ -159,6 +209,9 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
 
     window.wait_for_preload()  # MNIST is read in the background during the first seconds; "idle" starts after
     idle = draw_and_time()
+    probabilities = None if window.session.inspection is None else window.session.inspection.probabilities
+    if probabilities is None or not math.isclose(float(np.sum(probabilities)), 1.0, abs_tol=1e-3):
+        raise SelfTestFailure(f"The drawn stroke has no valid class probabilities: {probabilities}.")
     explain = click_and_time()
     show_tab(window.attributionView)
     window.attributionView.methodBox.setCurrentIndex(window.attributionView.methodBox.findData("saliency"))
@@ -181,8 +234,7 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
         got_metrics.clear()
         panel.samplesSpin.setValue(samples)
         panel.trainButton.click()
-        while not got_metrics and not outcome:
-            app.processEvents()
+        wait_until(lambda: bool(got_metrics or outcome), RUN_START_TIMEOUT_S, "Starting a training run")
 
     def wait_for_end() -> None:
         if window.runner.is_running():
@@ -191,7 +243,7 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
             if window.runner.is_running():
                 loop.exec()
         if "error" in outcome:
-            raise RuntimeError(outcome["error"])
+            raise SelfTestFailure(f"The training run failed: {outcome['error']}")
 
     # 1. A training run with the window open and the drawn digit following the weights, while a 5 ms timer
     #    ticks on the GUI thread: throughput and stalls.
@@ -202,7 +254,9 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     train(train_samples)
     wait_for_end()
     timer.stop()
-    result = outcome["result"]
+    result = outcome.get("result")
+    if result is None or not result.samples_per_second > 0:
+        raise SelfTestFailure("The training run ended without training (no samples per second).")
 
     # 2. The replay: the run just trained keeps its snapshots; each slider move until the views show that step.
     def replay_and_time(views: list[QWidget]) -> list[float]:
@@ -243,9 +297,10 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
     wait_for_end()
 
     gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.asarray([math.nan])
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak_rss_mb = _peak_rss_mb()
     window.close()
     return {
+        "ok": True,
         "visible_s": visible_s,
         "ready_s": ready_s,
         "draw_idle_p95_ms": _percentile(idle, 95),
@@ -269,7 +324,13 @@ def run_self_test(train_samples: int = 60000, epochs: int = 1) -> dict[str, Any]
 
 
 def main(train_samples: int = 60000) -> int:
-    report = run_self_test(train_samples=train_samples)
+    """Run the self-test; print its report (or the failure) as the last stdout line. 0 if every check passed."""
+    try:
+        report = run_self_test(train_samples=train_samples)
+    except Exception as exc:  # any failure, expected or not, is a failed self-test with a non-zero exit status
+        if not isinstance(exc, SelfTestFailure):
+            traceback.print_exc()
+        report = {"ok": False, "failure": str(exc) or type(exc).__name__}
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()
-    return 0
+    return 0 if report["ok"] else 1
