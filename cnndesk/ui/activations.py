@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QCursor
+from PySide6.QtGui import QCursor, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QScrollArea, QWidget
 
 from .enlarged_map import enlarge
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from cnndesk.engine.inspect import Inspection, LayerActivation
 
 MAX_MAPS_PER_ROW = 8
-MAP_ROW_HEIGHT = 70  # px per row of feature maps
+MAP_ROW_HEIGHT = 70  # px per row of feature maps, at most (less where the column is too narrow for it)
+MAP_ROW_SLACK = 2  # px a row of maps has beyond its mosaic's height (the view's own padding)
 BAR_HEIGHT = 90
 COLORMAP = pg.colormap.get("inferno")
 
@@ -41,6 +42,7 @@ class _LayerRow:
         self.signature = (layer.label, layer.shape)
         self.name = layer.name
         self.values: np.ndarray | None = None  # the values shown (None: cleared)
+        self._layout, self._row = layout, row + 1  # the grid row of the maps or bars
         self.title = layout.addLabel(self._title(layer), row=row, col=0, justify="left", size="9pt")
         if layer.is_map:
             channels = layer.shape[0]
@@ -51,10 +53,12 @@ class _LayerRow:
             self.image.setLookupTable(COLORMAP.getLookupTable(nPts=256))
             self.view.addItem(self.image)
             rows = math.ceil(channels / self.columns)
-            layout.layout.setRowFixedHeight(row + 1, scaled(MAP_ROW_HEIGHT) * rows)
+            self.full_height = scaled(MAP_ROW_HEIGHT) * rows  # the most it takes: fit_height may give it less
             # The mosaic's size is fixed by the architecture: frame it once, not on every update (an autoRange
             # per stroke point walks every item's bounds).
             height, width = layer.shape[1], layer.shape[2]
+            self.aspect = (rows * (height + 1) - 1) / (self.columns * (width + 1) - 1)  # its height per width
+            layout.layout.setRowFixedHeight(row + 1, self.full_height)
             self.view.setRange(xRange=(0, self.columns * (width + 1) - 1), yRange=(0, rows * (height + 1) - 1),
                                padding=0.01)
             self.bars = None
@@ -91,9 +95,21 @@ class _LayerRow:
             self.plot.disableAutoRange(axis="y")
             self.y_range = (0.0, 1.0)
             self.plot.setYRange(*self.y_range, padding=0.05)
-            layout.layout.setRowFixedHeight(row + 1, scaled(BAR_HEIGHT))
+            self.full_height = scaled(BAR_HEIGHT)
+            layout.layout.setRowFixedHeight(row + 1, self.full_height)
         layout.layout.setRowFixedHeight(row, scaled(20))
         self.marker.hide()
+
+    def fit_height(self, width: float) -> int:
+        """Give the maps' row the height their mosaic takes at ``width`` (at most ``full_height``): the view keeps
+        the maps' aspect, so a narrow column would otherwise leave a gap between the title and its maps. Bars
+        stretch to any width and keep their height. Returns the row's height."""
+        height = self.full_height
+        if self.bars is None and width > 0:
+            height = min(height, math.ceil(width * self.aspect) + MAP_ROW_SLACK)
+        if self._layout.layout.rowMaximumHeight(self._row) != height:
+            self._layout.layout.setRowFixedHeight(self._row, height)
+        return height
 
     @staticmethod
     def _title(layer: LayerActivation) -> str:
@@ -179,6 +195,7 @@ class ActivationsView(QScrollArea):
 
     cellClicked = Signal(str, tuple)  # (layer name, cell): (channel, y, x) of a map, (unit,) of a vector
     hovered = Signal(str)  # the layer, cell and value under the pointer ("" off the maps)
+    fit_rows_to_width = True  # rows of maps as tall as the maps at the view's width (a subclass may size its own)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -267,13 +284,24 @@ class ActivationsView(QScrollArea):
         self.rows = [_LayerRow(self.graphics.ci, 2 * i, layer) for i, layer in enumerate(layers)]
         self._signature = tuple((layer.label, layer.shape) for layer in layers)
         self._marked = None
-        height = sum(scaled(20) + (scaled(MAP_ROW_HEIGHT) * math.ceil(layer.shape[0] / min(layer.shape[0],
-                                                                                            MAX_MAPS_PER_ROW))
-                                   if layer.is_map else scaled(BAR_HEIGHT)) for layer in layers)
-        spacing = 12 * 2 * len(layers)  # the layout's spacing between rows, and margins
-        self.graphics.setMinimumHeight(height + spacing + 20)
         self._layers = layers
+        self._fit_rows()
         style_graphics(self.graphics)  # presentation mode's label sizes and lines, the theme's colours
+
+    def _fit_rows(self) -> None:
+        """Each row of maps as tall as its maps at the column's width, and the scrolled height their sum."""
+        if not self.rows:
+            return
+        left, _top, right, _bottom = self.graphics.ci.layout.getContentsMargins()
+        width = self.viewport().width() - left - right if self.fit_rows_to_width else 0  # 0: full heights
+        height = sum(scaled(20) + row.fit_height(width) for row in self.rows)
+        spacing = 12 * 2 * len(self.rows)  # the layout's spacing between rows, and margins
+        self.graphics.setMinimumHeight(height + spacing + 20)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.fit_rows_to_width:
+            self._fit_rows()
 
     def _relayout(self) -> None:
         """Presentation mode turned on or off: the rows again at the new scale, with what they showed."""

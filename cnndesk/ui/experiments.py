@@ -50,6 +50,7 @@ from cnndesk.session.smoothing import LossSmoother
 from cnndesk.session.text import epochs_text, format_eta, run_label, run_options
 
 from .plotting import bound_accuracy_axis, pg, reset_accuracy_axis
+from .presentation import plot_colour, style_curve
 from .training_panel import GrowingCurve
 from .worker import LossChunk, TrainingRunner
 
@@ -143,7 +144,7 @@ class ResultsModel(QAbstractTableModel):
             value = values[column]
             return -1.0 if isinstance(value, float) and math.isnan(value) else value
         if role == Qt.ItemDataRole.DecorationRole and column == 1:
-            return run.color  # the colour of the run's curves
+            return plot_colour(run.color)  # the colour of the run's curves, as the theme draws them
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{run.label}\n{settings_text(run.config)}"
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 4, 5, 6, 7):
@@ -425,9 +426,10 @@ class ExperimentsView(QWidget):
         label = run_label(config)
         if any(run.label == label for run in self._runs):
             label = f"{label} ({number})"  # the same settings twice: tell the curves apart
-        accuracy = self.accuracyPlot.plot(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
-                                          symbolBrush=color, symbolPen=None, name=label)
-        loss = self.lossPlot.plot(pen=pg.mkPen(color, width=2))
+        # In the theme's colour and the mode's width from the start, not at the next restyle.
+        accuracy = style_curve(self.accuracyPlot.plot(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+                                                      symbolBrush=color, symbolPen=None, name=label))
+        loss = style_curve(self.lossPlot.plot(pen=pg.mkPen(color, width=2)))
         run = ExperimentRun(number, config, label, color, GrowingCurve(accuracy), GrowingCurve(loss), LossSmoother())
         self._runs.append(run)
         # Whole runs in view from the start: the axes do not rescale (and repaint) at every update.
@@ -468,11 +470,11 @@ class ExperimentsView(QWidget):
             elif chosen:
                 color.setAlpha(FADED_ALPHA)
                 width = 1.5
-            pen = pg.mkPen(color, width=width)
+            pen = pg.mkPen(color, width=width)  # as designed: style_curve draws it for the theme and mode
             for curve in (run.accuracy.item, run.loss.item):
-                curve.setPen(pen)
+                style_curve(curve, pen=pen)
                 curve.setZValue(1 if run.number in chosen else 0)
-            run.accuracy.item.setSymbolBrush(color)
+            style_curve(run.accuracy.item, symbol_brush=color)
 
     def _end_queue(self, message: str | None = None) -> None:
         left = len(self._queue)

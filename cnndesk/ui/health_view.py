@@ -18,6 +18,7 @@ from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from .plotting import pg
+from .presentation import style_curve, style_graphics
 
 if TYPE_CHECKING:
     from cnndesk.engine.health import HealthSample, HealthWarning
@@ -43,15 +44,16 @@ def _color(index: int) -> tuple[int, int, int]:
     return PALETTE[index % len(PALETTE)]
 
 
-def _dots(curve: pg.PlotDataItem, on: bool) -> None:
-    """Draw each sample as a dot as well (or not): a run of a few samples has too few points for a line."""
+def _dots(curve: pg.PlotDataItem, on: bool, color: tuple[int, int, int]) -> None:
+    """Draw each sample as a dot as well (or not): a run of a few samples has too few points for a line. The dots
+    are in the line's ``color`` as the theme draws it (``style_curve``)."""
     if (curve.opts.get("symbol") is not None) == on:
         return
-    pen = curve.opts["pen"]
     curve.setSymbol("o" if on else None)
     curve.setSymbolSize(5)
-    curve.setSymbolPen(pen)
-    curve.setSymbolBrush(pen.color())
+    curve.setSymbolPen(None)
+    if on:
+        style_curve(curve, symbol_brush=color)
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -245,14 +247,16 @@ class HealthView(QWidget):
             alpha = BAND_ALPHA if len(names) < MANY_LAYERS else FAINT_BAND_ALPHA
             band = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color, alpha))
             self.activationPlot.addItem(band)
-            mean = self.activationPlot.plot(pen=pen, connect="finite")
+            # Each line in the theme's colour and the mode's width from the start (not at the next restyle).
+            mean = style_curve(self.activationPlot.plot(pen=pen, connect="finite"))
             self.mean_curves.append(mean)
             self.band_curves.append((upper, lower))
-            self.unit_curves.append(self.unitsPlot.plot(pen=pen, connect="finite"))
-            self.grad_curves.append(self.gradientPlot.plot(pen=pen, connect="finite"))
-            self.update_curves.append(self.updatePlot.plot(pen=pen, connect="finite"))
+            self.unit_curves.append(style_curve(self.unitsPlot.plot(pen=pen, connect="finite")))
+            self.grad_curves.append(style_curve(self.gradientPlot.plot(pen=pen, connect="finite")))
+            self.update_curves.append(style_curve(self.updatePlot.plot(pen=pen, connect="finite")))
             self.legend.addItem(mean, name)  # a layer's name in the model: an identifier, as everywhere
         self.legend.addItem(self._referenceSample, self._referenceName)
+        style_graphics(self.graphics)  # the bands, the legend's reference sample
         self._fit_legend()
         self.unitsPlot.setTitle(self._units_title(), size=TITLE_SIZE)
         self._stale = False
@@ -282,7 +286,7 @@ class HealthView(QWidget):
             for curve, y in ((self.mean_curves[index], mean), (self.unit_curves[index], values[:, UNITS]),
                              (self.grad_curves[index], _positive(values[:, GRAD])),
                              (self.update_curves[index], _positive(values[:, UPDATE]))):
-                _dots(curve, dotted and bool(np.isfinite(y).any()))
+                _dots(curve, dotted and bool(np.isfinite(y).any()), _color(index))
                 curve.setData(steps, y)
         self._set_warnings(self.warnings_text())
 

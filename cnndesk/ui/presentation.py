@@ -9,9 +9,10 @@ and every view follows ``changed``. The panel that turns it on and off is ``ui/p
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .plotting import pg
@@ -19,11 +20,15 @@ from .plotting import pg
 ZOOMS = (1.25, 1.5, 1.75, 2.0)  # the choices of View → Presentation zoom
 DEFAULT_ZOOM = 1.5
 LINE_BOOST = 2.0  # plot lines are this much thicker in presentation mode: a 1 px line vanishes on a projector
+# A line's least contrast with a dark plot's background (WCAG's minimum for graphics): the palettes were chosen
+# on white, where some of their colours (dark blue, purple, grey) would nearly vanish on the dark theme's ground.
+MIN_PLOT_CONTRAST = 3.0
 # Diverging maps (weights, attributions): CET-D1's ends are mid-dark (lightness 40), washed out by a projector;
 # CET-D1A runs to lightness 20 — the same blue-white-red, more contrast between small and large values.
 DIVERGING = "CET-D1"
 DIVERGING_HIGH_CONTRAST = "CET-D1A"
 _SIZE = re.compile(r"^\s*([\d.]+)\s*(pt|px)\s*$")
+CurveT = TypeVar("CurveT", pg.PlotDataItem, pg.PlotCurveItem)
 
 
 class Presentation(QObject):
@@ -121,17 +126,110 @@ def _is_default_colour(pen) -> bool:
 
 
 def _style_curve(curve: pg.PlotCurveItem | pg.PlotDataItem) -> None:
-    """A line's width, boosted in presentation mode. A PlotDataItem hands its own pen to its curve at every
-    ``setData``, so the pen is set on it, not on the curve inside."""
-    pen = curve.opts.get("pen")
-    if pen is None:
-        return
-    pen = pg.mkPen(pen)
-    if pen.style() == Qt.PenStyle.NoPen:
-        return
-    base = curve.__dict__.setdefault(_BASE, {"width": pen.widthF()})
-    pen.setWidthF(max(base["width"], 1.0) * LINE_BOOST if presentation().active else base["width"])
-    curve.setPen(pen)
+    """A line in the theme's colour, its width boosted in presentation mode. A PlotDataItem hands its own pen to its
+    curve at every ``setData``, so the pen is set on it, not on the curve inside."""
+    base = curve.__dict__.get(_BASE)
+    if base is None:
+        pen = curve.opts.get("pen")
+        if pen is None:
+            return
+        symbol_brush = curve.opts.get("symbolBrush") if isinstance(curve, pg.PlotDataItem) else None
+        base = curve.__dict__[_BASE] = {"pen": pg.mkPen(pen), "symbol_brush": _colour_or_none(symbol_brush)}
+    pen = QPen(base["pen"])
+    if pen.style() != Qt.PenStyle.NoPen:
+        pen.setColor(plot_colour(pen.color()))
+        pen.setWidthF(max(pen.widthF(), 1.0) * LINE_BOOST if presentation().active else pen.widthF())
+        curve.setPen(pen)
+    if base["symbol_brush"] is not None and isinstance(curve, pg.PlotDataItem) and curve.opts.get("symbol"):
+        curve.setSymbolBrush(plot_colour(base["symbol_brush"]))
+
+
+def _colour_or_none(brush) -> QColor | None:
+    """A symbol brush's colour as given to pyqtgraph (a tuple, a QColor, a QBrush), or None where it has none."""
+    if brush is None:
+        return None
+    brush = pg.mkBrush(brush)
+    return None if brush.style() == Qt.BrushStyle.NoBrush else QColor(brush.color())
+
+
+def style_curve(curve: CurveT, pen=None, symbol_brush=None) -> CurveT:
+    """Draw ``curve`` as the current theme and mode want it, now (a view calls this on each curve it makes
+    after the window was styled, and to change a curve's pen or symbol colour). ``pen`` and ``symbol_brush``,
+    when given, are the curve's design (as on a white background, at normal size) from now on; the colour drawn
+    is ``plot_colour``'s and the width presentation mode's, at every restyle too. Returns ``curve``."""
+    base = curve.__dict__.get(_BASE)
+    if base is None or pen is not None or symbol_brush is not None:
+        current = base or {"pen": pg.mkPen(curve.opts.get("pen")),
+                           "symbol_brush": _colour_or_none(curve.opts.get("symbolBrush"))
+                           if isinstance(curve, pg.PlotDataItem) else None}
+        curve.__dict__[_BASE] = {
+            "pen": pg.mkPen(pen) if pen is not None else current["pen"],
+            "symbol_brush": _colour_or_none(symbol_brush) if symbol_brush is not None else current["symbol_brush"]}
+    _style_curve(curve)
+    return curve
+
+
+def _style_line(line: pg.InfiniteLine) -> None:
+    """A straight line (a reference, the replay's step, a region's edge): the theme's colour, the mode's width."""
+    base = line.__dict__.setdefault(_BASE, {"pen": QPen(line.pen)})
+    pen = QPen(base["pen"])
+    pen.setColor(plot_colour(pen.color()))
+    pen.setWidthF(max(pen.widthF(), 1.0) * LINE_BOOST if presentation().active else pen.widthF())
+    line.setPen(pen)
+
+
+def _style_fill(fill: pg.FillBetweenItem) -> None:
+    """A band between two curves: its (translucent) colour in the theme's version."""
+    base = fill.__dict__.setdefault(_BASE, {"brush": QColor(fill.brush().color())})
+    fill.setBrush(pg.mkBrush(plot_colour(base["brush"])))
+
+
+def _style_legend(legend: pg.LegendItem) -> None:
+    """A legend's ground (if it has one) in the plot's background colour, as translucent as designed; the samples
+    of lines that are in no scene of their own (a legend entry for a line drawn elsewhere) follow the theme too."""
+    base = legend.__dict__.setdefault(_BASE, {"brush": _colour_or_none(legend.brush())})
+    if base["brush"] is not None:
+        ground = QColor(colours()[0])
+        ground.setAlpha(base["brush"].alpha())
+        legend.setBrush(pg.mkBrush(ground))
+    for sample, _label in legend.items:
+        item = getattr(sample, "item", None)
+        if isinstance(item, (pg.PlotDataItem, pg.PlotCurveItem)) and item.scene() is None:
+            _style_curve(item)
+            sample.update()
+
+
+def relative_luminance(colour: QColor) -> float:
+    """WCAG's relative luminance of an sRGB colour, 0 (black) to 1 (white)."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+    return 0.2126 * linear(colour.redF()) + 0.7152 * linear(colour.greenF()) + 0.0722 * linear(colour.blueF())
+
+
+def contrast_ratio(first: QColor, second: QColor) -> float:
+    """WCAG's contrast ratio of two colours: 1 (the same) to 21 (black on white)."""
+    light, dark = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def plot_colour(colour) -> QColor:
+    """The colour to draw a line or mark that was designed for a white background (``colour``: anything
+    ``pg.mkColor`` takes), in the current theme: as given when light; when dark, with its lightness mirrored (a
+    dark, strong line becomes a light, strong one and a pale, faint one a dim one, so the curves keep their
+    emphasis), then made light enough to stand MIN_PLOT_CONTRAST against the plot's background. Hue, saturation
+    and transparency are kept, so a legend, a table's swatch and the curve still agree in kind."""
+    colour = QColor(pg.mkColor(colour))
+    if not is_dark():
+        return colour
+    background = QColor(colours()[0])
+    hue, saturation, lightness, alpha = colour.getHslF()
+    hue = max(hue, 0.0)  # -1 for a grey
+    lightness = 1.0 - lightness
+    themed = QColor.fromHslF(hue, saturation, lightness, alpha)
+    while contrast_ratio(themed, background) < MIN_PLOT_CONTRAST and lightness < 1.0:
+        lightness = min(1.0, lightness + 0.02)
+        themed = QColor.fromHslF(hue, saturation, lightness, alpha)
+    return themed
 
 
 def colours() -> tuple[str, str]:
@@ -162,7 +260,14 @@ def style_graphics(root: QWidget) -> None:
             elif isinstance(item, pg.PlotDataItem) or (isinstance(item, pg.PlotCurveItem)
                                                         and not isinstance(item.parentItem(), pg.PlotDataItem)):
                 _style_curve(item)
+            elif isinstance(item, pg.InfiniteLine):
+                _style_line(item)
+            elif isinstance(item, pg.FillBetweenItem):
+                _style_fill(item)
+            elif isinstance(item, pg.LegendItem):
+                _style_legend(item)
 
 
-__all__ = ["DEFAULT_ZOOM", "ZOOMS", "Presentation", "colours", "diverging_colormap", "is_dark", "line_width",
-           "presentation", "scaled", "style_graphics"]
+__all__ = ["DEFAULT_ZOOM", "MIN_PLOT_CONTRAST", "ZOOMS", "Presentation", "colours", "contrast_ratio",
+           "diverging_colormap", "is_dark", "line_width", "plot_colour", "presentation", "relative_luminance",
+           "scaled", "style_curve", "style_graphics"]

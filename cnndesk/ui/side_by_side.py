@@ -95,6 +95,8 @@ class LayerView(ActivationsView):
     margins; maps as large as the column's width allows, and no taller (the room left goes to the probabilities);
     below ``MAP_ROW_MIN_HEIGHT`` px per row of maps the view scrolls, so that one row always shows."""
 
+    fit_rows_to_width = False  # its one layer's height is its own (fit_bars, natural_height)
+
     reshaped = Signal()  # the height the layer wants changed (another layer, another width)
 
     def __init__(self, parent: QWidget | None = None) -> None:

@@ -14,8 +14,10 @@ from cnndesk.locations import pretrained_path
 from cnndesk.ui.activations import MAP_ROW_HEIGHT
 from cnndesk.ui.enlarged_map import EnlargedMap
 from cnndesk.ui.panels.presentation import PresentationPanel
-from cnndesk.ui.presentation import presentation
+from cnndesk.ui.presentation import LINE_BOOST, MIN_PLOT_CONTRAST, contrast_ratio, presentation
 from cnndesk.ui.theme import DARK, LIGHT, SYSTEM
+from tests.ui.test_experiments_view import tiny
+from tests.ui.test_health_view import show_health_tab, synthetic
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -89,20 +91,20 @@ def test_the_zoom_scales_the_font_and_the_maps_and_is_remembered(make_window, qt
     window = make_window()
     stroke(window.canvas, THREE)
     settle(qtbot, 100)
-    font, rows = QApplication.font().pointSizeF(), window.activations.graphics.ci.layout.rowMaximumHeight(1)
-    assert rows == MAP_ROW_HEIGHT
+    font, rows = QApplication.font().pointSizeF(), window.activations.rows
+    assert rows[0].full_height == MAP_ROW_HEIGHT  # the most conv1's row takes (less where the column is narrow)
     window.zoomActions[2.0].trigger()  # View → Presentation zoom → ×2
     window.presentAction.trigger()
     settle(qtbot, 100)
     assert QApplication.font().pointSizeF() == pytest.approx(2 * font)
-    assert window.activations.graphics.ci.layout.rowMaximumHeight(1) == 2 * MAP_ROW_HEIGHT
+    assert window.activations.rows[0].full_height == 2 * MAP_ROW_HEIGHT
     assert window.predictionLabel.font().pointSizeF() == pytest.approx(56)
     window.zoomActions[1.25].trigger()  # changed while presenting: applied at once
     settle(qtbot)
     assert QApplication.font().pointSizeF() == pytest.approx(1.25 * font)
-    assert window.activations.graphics.ci.layout.rowMaximumHeight(1) == round(1.25 * MAP_ROW_HEIGHT)
+    assert window.activations.rows[0].full_height == round(1.25 * MAP_ROW_HEIGHT)
     window.presentAction.trigger()
-    assert window.activations.graphics.ci.layout.rowMaximumHeight(1) == MAP_ROW_HEIGHT
+    assert window.activations.rows[0].full_height == MAP_ROW_HEIGHT
     window.close()
 
     again = make_window()
@@ -236,3 +238,88 @@ def test_the_dark_theme_darkens_the_window_the_plots_and_the_canvas_and_is_remem
     again.themeActions[LIGHT].trigger()
     assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() > 128
     assert again.probabilities.backgroundBrush().color().lightness() == 255
+
+
+def present_at(window, qtbot, size: tuple[int, int], zoom: float = 1.5) -> None:
+    """Presentation mode at ``zoom`` on a screen of ``size`` (the offscreen screen is 800×800: the window is made
+    the projector's size)."""
+    window.zoomActions[zoom].trigger()
+    window.presentAction.trigger()
+    settle(qtbot)
+    window.resize(*size)
+    settle(qtbot, 100)
+
+
+def show_tab(tabs, title: str) -> None:
+    tabs.setCurrentIndex([tabs.tabText(i).replace("&", "") for i in range(tabs.count())].index(title))
+
+
+def test_rows_of_maps_are_as_tall_as_their_maps_with_no_gap_under_the_title(window, qtbot, stroke):
+    present_at(window, qtbot, (1280, 720))
+    stroke(window.canvas, THREE)
+    settle(qtbot, 100)
+    view = window.activations
+    map_rows = [row for row in view.rows if row.bars is None]
+    assert [row.name for row in map_rows][:3] == ["conv1", "pool1", "conv2"]
+    for row in map_rows:
+        maps, space = row.image.sceneBoundingRect(), row.view.sceneBoundingRect()
+        # The maps fill their row's width and its height but for the view's padding: nothing empty above them.
+        assert maps.width() > 0.95 * space.width(), row.name
+        assert maps.height() > space.height() - 6, f"{row.name}: maps {maps.height():.0f} px in {space.height():.0f}"
+        title = row.title.sceneBoundingRect()
+        assert space.top() - title.bottom() < 15, f"{row.name}: a gap between its title and its maps"
+
+
+def test_curves_follow_the_dark_theme_readably_and_their_legends_match(window, qtbot):
+
+    panel = window.trainingPanel
+    curves = {"raw": panel.rawLoss.item, "smoothed": panel.smoothLoss.item, "train": panel.trainAccuracy.item,
+              "test": panel.testAccuracy.item}
+    light = {name: curve.opts["pen"].color().name() for name, curve in curves.items()}
+    window.themeActions[DARK].trigger()
+    settle(qtbot)
+    show_health_tab(window, qtbot)
+    window.healthView.add_sample(synthetic(1))  # a run's lines, made after the theme was chosen
+    settle(qtbot)
+    health = window.healthView
+    plotted = [(f"training {name}", panel.lossPlot, curve) for name, curve in curves.items()]
+    plotted += [(f"health {name}", health.graphics, curve)
+                for name, curve in zip(health.layer_names, health.mean_curves, strict=True)]
+    plotted += [("health reference", health.graphics, health.referenceLine)]
+    for name, plot, item in plotted:
+        background = plot.backgroundBrush().color()
+        assert background.lightness() < 80
+        pen = item.pen if isinstance(item, type(health.referenceLine)) else item.opts["pen"]
+        assert contrast_ratio(pen.color(), background) >= MIN_PLOT_CONTRAST, name
+    # The smoothed loss stays the stronger of the two loss lines, as on white.
+    background = panel.lossPlot.backgroundBrush().color()
+    assert contrast_ratio(curves["smoothed"].opts["pen"].color(), background) > contrast_ratio(
+        curves["raw"].opts["pen"].color(), background)
+    # A legend draws each entry from its line: the training legend's samples are the curves themselves, and the
+    # health legend's reference entry (a line in no plot) is drawn in the reference line's colour.
+    legend = panel.lossPlot.plotItem.legend
+    assert [sample.item for sample, _ in legend.items] == [curves["raw"], curves["smoothed"]]
+    reference_sample = health.legend.items[-1][0].item
+    assert reference_sample.opts["pen"].color() == health.referenceLine.pen.color()
+    assert health.mean_curves[0].opts["symbolBrush"].color() == health.mean_curves[0].opts["pen"].color()
+    window.themeActions[LIGHT].trigger()  # and back: the colours as designed for white
+    settle(qtbot)
+    assert {name: curve.opts["pen"].color().name() for name, curve in curves.items()} == light
+
+
+def test_curves_a_run_makes_while_presenting_are_thick_from_the_start(window, qtbot):
+
+    present_at(window, qtbot, (1920, 1080))
+    show_health_tab(window, qtbot)
+    window.healthView.add_sample(synthetic(1))
+    assert {curve.opts["pen"].widthF() for curve in window.healthView.update_curves} == {2 * LINE_BOOST}
+    view = window.experiments
+    view.add_configs([tiny("mlp", images=128)])
+    view.run_queue()
+    qtbot.waitUntil(lambda: len(view.runs()) == 1, timeout=30000)
+    [run] = view.runs()
+    assert run.accuracy.item.opts["pen"].widthF() == 2 * LINE_BOOST  # before the run ends
+    assert run.loss.item.opts["pen"].widthF() == 2 * LINE_BOOST
+    qtbot.waitUntil(lambda: not view.is_active(), timeout=60000)
+    view.table.selectRow(0)  # picked out: thicker still, in proportion
+    assert run.loss.item.opts["pen"].widthF() == 3.5 * LINE_BOOST

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Slot
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from cnndesk.ui.canvas import DrawingCanvas
+from cnndesk.ui.presentation import presentation
 from cnndesk.ui.settings import open_settings
 
 from .base import DRAW, EDIT, FILE, Panel
@@ -38,15 +39,13 @@ class DrawingPanel(Panel):
         self.brushSlider.setValue(int(self.canvas.brush_width))
         self.brushSlider.setToolTip(self.tr("Brush width"))
         self.brushSlider.setMinimumWidth(64)  # in a narrow window the buttons beside it would squeeze it to a dot
-        tools = QHBoxLayout()
-        tools.addWidget(QLabel(self.tr("Brush")))
-        tools.addWidget(self.brushSlider, 1)
-        tools.addWidget(self.undoButton)
-        tools.addWidget(self.clearButton)
-        tools.addWidget(self.openImageButton)
+        self.brushLabel = QLabel(self.tr("Brush"))
+        self.tools = QGridLayout()
+        self._arrange_tools()
+        presentation().changed.connect(self._arrange_tools)
         layout = QVBoxLayout()
         layout.addWidget(self.canvas, 1)
-        layout.addLayout(tools)
+        layout.addLayout(self.tools)
         self._widget = QWidget()
         self._widget.setLayout(layout)
 
@@ -70,6 +69,19 @@ class DrawingPanel(Panel):
         self.session.input_changed.connect(self._outline_field)
         self.session.input_changed.connect(self._show_test_image)
 
+
+    def _arrange_tools(self) -> None:
+        """The brush and the buttons on one row; in presentation mode the buttons on a row of their own under the
+        brush, so that their larger text leaves the maps' column the room it needs on a 1280 px screen."""
+        for widget in (self.brushLabel, self.brushSlider, self.undoButton, self.clearButton, self.openImageButton):
+            self.tools.removeWidget(widget)
+        two_rows = presentation().active
+        self.tools.addWidget(self.brushLabel, 0, 0)
+        self.tools.addWidget(self.brushSlider, 0, 1, 1, 2 if two_rows else 1)
+        for column, button in enumerate((self.undoButton, self.clearButton, self.openImageButton)):
+            self.tools.addWidget(button, 1 if two_rows else 0, column if two_rows else column + 2)
+        for column in range(5):  # one row: the slider takes the room left; two: the buttons share it
+            self.tools.setColumnStretch(column, (1 if column < 3 else 0) if two_rows else int(column == 1))
     def widget(self) -> QWidget:
         return self._widget
 
