@@ -20,6 +20,8 @@ BAR_WIDTH_PRESENTING = 0.85  # wider bars read from the back of a room
 class PredictionLabel(QLabel):
     """Starts with the predicted digit ("7 · 98.6%"); a hint when nothing is drawn."""
 
+    points = LABEL_POINTS  # the text's size outside presentation mode
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("predictionLabel")
@@ -32,7 +34,7 @@ class PredictionLabel(QLabel):
         """The font at the presentation scale, and one size whatever it says: a width that followed the text made
         the columns beside it jump with every new prediction ("Draw a digit", "1 · 97.0%", "8 · 100.0%")."""
         font = QFont(self.font())
-        font.setPointSizeF(LABEL_POINTS * presentation().scale)
+        font.setPointSizeF(self.points * presentation().scale)
         font.setBold(True)
         self.setFont(font)
         metrics = self.fontMetrics()

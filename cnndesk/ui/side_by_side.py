@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from .activations import ActivationsView
 from .predictions import PredictionLabel, ProbabilityBars
+from .presentation import presentation
 
 if TYPE_CHECKING:
     from cnndesk.engine.inspect import Inspection, LayerActivation
@@ -148,6 +149,8 @@ class LayerView(ActivationsView):
 class CompactPrediction(PredictionLabel):
     """The predicted digit and its confidence with narrow spacing ("7 · 98.6%"): it shares a line with the model."""
 
+    points = PREDICTION_POINT_SIZE
+
     def show_prediction(self, label: int, confidence: float) -> None:
         self.setText(f"{label} · {confidence:.1%}")
 
@@ -175,9 +178,6 @@ class ModelColumn(QWidget):
         self.emptyLabel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.prediction = CompactPrediction()
         self.prediction.setObjectName(f"{name}Prediction")
-        font = QFont(self.prediction.font())
-        font.setPointSize(PREDICTION_POINT_SIZE)
-        self.prediction.setFont(font)
         self.prediction.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.probabilities = ProbabilityBars()
         self.probabilities.setObjectName(f"{name}Probabilities")
@@ -343,7 +343,8 @@ class SideBySideView(QWidget):
         move.addWidget(self.shiftDown)
         move.addWidget(self.centreButton)
         move.addStretch(1)
-        controls = QGridLayout()
+        self._move = move
+        controls = self._controls = QGridLayout()
         controls.setContentsMargins(0, 0, 0, 0)
         controls.setHorizontalSpacing(8)
         controls.setVerticalSpacing(2)
@@ -363,6 +364,18 @@ class SideBySideView(QWidget):
         layout.addLayout(columns, 1)
         layout.addWidget(self.explanation)
         self.show_input(None)
+        self._place_centre_button()
+        presentation().changed.connect(self._place_centre_button)
+
+    def _place_centre_button(self) -> None:
+        """Presentation mode's larger text makes the "Move the digit" line too wide for a 1280 px screen's column:
+        Centre goes to a line of its own there (outside it, that line would take the fc layers' room)."""
+        self._move.removeWidget(self.centreButton)
+        self._controls.removeWidget(self.centreButton)
+        if presentation().active:
+            self._controls.addWidget(self.centreButton, 2, 0, Qt.AlignmentFlag.AlignLeft)
+        else:
+            self._move.insertWidget(self._move.indexOf(self.shiftDown) + 1, self.centreButton)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)  # the layout has placed the columns already

@@ -146,7 +146,11 @@ def test_presentation_mode_fits_the_screen_without_clipping_or_overlaps(window, 
     stroke(window.canvas, THREE)
     settle(qtbot, 100)
     assert (window.width(), window.height()) == size
-    problems = layout_problems(window.centralWidget(), "central")
+    problems = []
+    for index in range(window.inspectTabs.count()):  # every view of the network, each shown in turn
+        window.inspectTabs.setCurrentIndex(index)
+        settle(qtbot, 50)
+        problems += layout_problems(window.centralWidget(), f"central[{window.inspectTabs.tabText(index)}]")
     assert not problems, "\n".join(problems)
     columns = window.mainSplitter.widget(0)
     assert all(columns.widget(i).width() >= columns.widget(i).minimumSizeHint().width() for i in range(3))
