@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cnndesk import __version__
-from cnndesk.locations import STARTING_MODEL
+from cnndesk.locations import STARTING_MODEL, cnndesk_command
 
 
 def _progress_printer(stream: TextIO, epochs: int, prefix: str = ""):
@@ -697,7 +697,7 @@ def _gui_rows(quick: bool) -> list[dict[str, Any]]:
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
     env["CNNDESK_LAUNCH_TIME"] = repr(time.time())
-    done = subprocess.run([sys.executable, "-m", "cnndesk", "gui", "--self-test", "--train-samples", str(samples)],
+    done = subprocess.run(cnndesk_command("gui", "--self-test", "--train-samples", str(samples)),
                           capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]

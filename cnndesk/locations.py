@@ -22,6 +22,14 @@ APP_NAME = "cnndesk"
 DATA_DIR_VARIABLE = "CNNDESK_DATA_DIR"  # overrides the user data folder
 
 
+def cnndesk_command(*arguments: str) -> list[str]:
+    """The command line that runs ``cnndesk ARGUMENTS`` in a new process: ``python -m cnndesk`` from an install, the
+    executable itself from the packaged app (which has no ``-m``)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, *arguments]
+    return [sys.executable, "-m", "cnndesk", *arguments]
+
+
 def resource_dir() -> Path:
     """The folder holding the bundled resources: installed, editable or frozen."""
     frozen_root = getattr(sys, "_MEIPASS", None)

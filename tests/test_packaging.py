@@ -157,3 +157,14 @@ def test_the_self_test_exit_status_says_whether_it_passed(monkeypatch, capsys, o
     assert (code == 0) == (outcome == "passes") == report["ok"]
     if outcome != "passes":
         assert code == 1 and report["failure"]
+
+
+def test_cnndesk_runs_itself_again_without_python_minus_m_when_packaged(monkeypatch):
+    """bench and the language restart start cnndesk anew: the packaged executable takes the arguments itself (it
+    has no ``-m``), an install runs ``python -m cnndesk``."""
+    from cnndesk.locations import cnndesk_command
+
+    assert cnndesk_command("eval", "--json") == [sys.executable, "-m", "cnndesk", "eval", "--json"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", "/opt/cnndesk/cnndesk")
+    assert cnndesk_command("eval", "--json") == ["/opt/cnndesk/cnndesk", "eval", "--json"]

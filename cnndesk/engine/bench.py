@@ -15,7 +15,6 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torch.utils.data import TensorDataset as TorchTensorDataset
+
+from cnndesk.locations import cnndesk_command
 
 from .data import load_mnist
 from .models import build_model
@@ -135,8 +136,8 @@ def bench_time_to_accuracy(repeats: int = 3) -> list[dict[str, Any]]:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "lenet5.safetensors"
-        command = [sys.executable, "-m", "cnndesk", "train", "--model", "lenet5", "--target-accuracy", "0.99",
-                   "--device", "cpu", "--out", str(out), "--json"]
+        command = cnndesk_command("train", "--model", "lenet5", "--target-accuracy", "0.99", "--device", "cpu",
+                                  "--out", str(out), "--json")
         for _ in range(repeats):
             runs.append(_time_command(command))
     seconds = statistics.median([s for s, _ in runs])

@@ -6,10 +6,12 @@ import os
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from cnndesk import __version__
 from cnndesk.errors import CnndeskError
+from cnndesk.locations import resource_path
 
 from .i18n import install_translations
 
@@ -21,6 +23,8 @@ def make_application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("cnndesk")
     app.setApplicationVersion(__version__)
+    if app.windowIcon().isNull():  # the title bar's and the task bar's icon
+        app.setWindowIcon(QIcon(str(resource_path("cnndesk.png"))))
     if id(app) not in _translated:  # once: before any window, so that every text is built translated
         _translated.add(id(app))
         install_translations(app)

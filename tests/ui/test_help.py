@@ -68,3 +68,12 @@ def test_about_states_the_versions_and_the_device(make_window, qtbot):
         assert version in text
     assert "CPU" in text and ("CUDA" in text) == torch.cuda.is_available()
     box.close()
+
+
+def test_the_window_has_cnndesk_s_icon(make_window):
+    from cnndesk.ui.app import make_application
+
+    app = make_application()
+    win = make_window()
+    assert not app.windowIcon().isNull() and not win.windowIcon().isNull()
+    assert win.windowIcon().availableSizes() and win.windowIcon().availableSizes()[0].width() >= 64

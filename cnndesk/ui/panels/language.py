@@ -15,6 +15,8 @@ from PySide6.QtCore import QLocale, QProcess
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QMessageBox
 
+from cnndesk.locations import cnndesk_command
+
 from ..i18n import CHINESE, ENGLISH, SYSTEM, installed_language, translation_language
 from ..settings import save_language, saved_language
 from .base import VIEW, Panel
@@ -26,11 +28,10 @@ NATIVE_NAMES = {"": "English", CHINESE: "中文"}
 
 def restart_command() -> tuple[str, list[str]]:
     """The program and arguments that started this process, to start it again."""
-    if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is cnndesk itself
-        return sys.executable, sys.argv[1:]
     script = sys.argv[0] if sys.argv else ""
-    if not script or Path(script).name == "__main__.py":  # python -m cnndesk
-        return sys.executable, ["-m", "cnndesk", *sys.argv[1:]]
+    if getattr(sys, "frozen", False) or not script or Path(script).name == "__main__.py":
+        program, *arguments = cnndesk_command(*sys.argv[1:])  # the packaged app, or python -m cnndesk
+        return program, arguments
     return sys.executable, [script, *sys.argv[1:]]
 
 
