@@ -58,10 +58,12 @@ def install_translations(app: QCoreApplication, locale: QLocale | None = None,
                          directory: str | Path | None = None) -> list[QTranslator]:
     """Install cnndesk's translation for ``locale`` (default: the chosen one, see ``chosen_locale``) from
     ``directory`` (default: the bundled one), then Qt's own for the same language (the buttons of standard
-    dialogs), and for Chinese a font that shows it. Returns the translators installed: none where cnndesk has no
+    dialogs), and, where the system has none, a font that shows Chinese. Returns the translators installed: none where cnndesk has no
     translation for that locale (or it is English), and then the window shows its English texts."""
     locale = chosen_locale() if locale is None else locale
     folder = str(translations_dir() if directory is None else directory)
+    if isinstance(app, QGuiApplication):  # in every language: View → Language names 中文 in its own script
+        ensure_chinese_font(app)
     own = QTranslator(app)  # parented: it lives as long as the application
     # English is the source language: a system in English with other preferred UI languages listed after it
     # (QLocale.uiLanguages) must not fall through to one of them.
@@ -77,8 +79,6 @@ def install_translations(app: QCoreApplication, locale: QLocale | None = None,
         installed.append(qt)
     else:
         qt.deleteLater()
-    if locale.language() == QLocale.Language.Chinese and isinstance(app, QGuiApplication):
-        ensure_chinese_font(app)
     return installed
 
 

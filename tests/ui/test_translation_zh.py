@@ -110,6 +110,19 @@ def test_the_bundled_font_draws_chinese_where_the_system_has_no_font_for_it(qapp
             QFont.removeSubstitutions(name)
 
 
+def test_an_english_window_draws_the_language_menu_s_chinese_name_too(qapp, monkeypatch):
+    """View → Language offers "中文 (简体)" in every language: without a system font it would show as boxes."""
+    font = QFont(qapp.font())
+    monkeypatch.setattr(i18n, "has_chinese_font", lambda: False)
+    try:
+        assert i18n.install_translations(qapp, QLocale("en_US")) == []  # English: no translator...
+        assert translations.FONT_FAMILY in qapp.font().families()  # ...but the font for 中文
+    finally:
+        qapp.setFont(font)
+        for name in QFont.substitutions():
+            QFont.removeSubstitutions(name)
+
+
 def test_choosing_chinese_is_remembered_and_offers_a_restart(make_window, monkeypatch):
     from cnndesk.ui.panels.language import LanguagePanel
 
