@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFont, QFontDatabase, QFontInfo, QGuiApplication
 
 from cnndesk.locations import resource_path
 
@@ -58,8 +58,9 @@ def install_translations(app: QCoreApplication, locale: QLocale | None = None,
                          directory: str | Path | None = None) -> list[QTranslator]:
     """Install cnndesk's translation for ``locale`` (default: the chosen one, see ``chosen_locale``) from
     ``directory`` (default: the bundled one), then Qt's own for the same language (the buttons of standard
-    dialogs), and, where the system has none, a font that shows Chinese. Returns the translators installed: none where cnndesk has no
-    translation for that locale (or it is English), and then the window shows its English texts."""
+    dialogs), and, where the system has none, a font that shows Chinese. Returns the translators installed: none
+    where cnndesk has no translation for that locale (or it is English), and then the window shows its English
+    texts."""
     locale = chosen_locale() if locale is None else locale
     folder = str(translations_dir() if directory is None else directory)
     if isinstance(app, QGuiApplication):  # in every language: View → Language names 中文 in its own script
@@ -105,10 +106,15 @@ def ensure_chinese_font(app: QGuiApplication, font_file: str | Path | None = Non
     family = _bundled_family
     # The application's font keeps its Latin family first; the glyphs it lacks come from the subset. Widgets
     # that set a family of their own (monospace numbers, plot labels) get it through the substitution table.
+    # Only real families are named: a substitute for a generic name ("Sans Serif", "monospace") replaces it
+    # outright, and Latin text then came from the subset too, with its taller CJK line height (pyqtgraph dropped
+    # the probability bars' digits, which no longer fitted under them).
     font = QFont(app.font())
-    own = [name for name in font.families() if name != family]
+    own = [QFontInfo(font).family()]
     font.setFamilies([*own, family])
     app.setFont(font)
-    for name in {*own, QFont().defaultFamily(), "Sans Serif", "DejaVu Sans", "monospace"}:
-        QFont.insertSubstitution(name, family)
+    for generic in (QFont(), QFont("Sans Serif"), QFont("monospace"), QFont("DejaVu Sans")):
+        name = QFontInfo(generic).family()
+        if name != family:
+            QFont.insertSubstitution(name, family)
     return family

@@ -104,6 +104,14 @@ def test_the_bundled_font_draws_chinese_where_the_system_has_no_font_for_it(qapp
             layout.endLayout()
             faces = {run.rawFont().familyName().casefold() for run in layout.glyphRuns()}
             assert translations.FONT_FAMILY.casefold() in faces, faces  # the Chinese glyphs come from the bundled font
+            # ...and only they: Latin text keeps the system's font and its line height (from the subset, pyqtgraph
+            # dropped the probability bars' digits, which no longer fitted under the bars).
+            latin = QTextLayout("Ready 0123", family)
+            latin.beginLayout()
+            latin.createLine()
+            latin.endLayout()
+            assert all(run.rawFont().familyName().casefold() != translations.FONT_FAMILY.casefold()
+                       for run in latin.glyphRuns())
     finally:
         qapp.setFont(font)
         for name in QFont.substitutions():
