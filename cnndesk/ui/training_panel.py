@@ -239,6 +239,7 @@ class TrainingPanel(QWidget):
         controls_widget.setLayout(controls)
         controls_widget.setMaximumWidth(CONTROLS_WIDTH)
         self._controls = controls_widget
+        self._normal_widths: dict[QWidget, int] = {}
         # Once the new font has reached every widget of the form (next turn of the event loop).
         presentation().changed.connect(self._schedule_fit)
 
@@ -291,14 +292,25 @@ class TrainingPanel(QWidget):
         self._apply_recipe()
 
     def _schedule_fit(self) -> None:
+        if presentation().active and not self._normal_widths:
+            # As laid out in the normal font (not yet laid out again): what leaving gives back. Measured again after
+            # a font change, QCheckBox's size hint came out too narrow ("Augme").
+            self._normal_widths = {widget: widget.width() for widget in self._measured_widgets()}
         QTimer.singleShot(0, self, self._fit_controls)
+
+    def _measured_widgets(self) -> tuple[QWidget, ...]:
+        return self.batchnormCheck, self.augmentCheck, self.initCombo
 
     def _fit_controls(self) -> None:
         """Presentation mode's larger text: the form's cap grows with it, never below what the form needs."""
-        # Minimums measured again in the new font (the layout had measured them in the old one).
-        for check in (self.batchnormCheck, self.augmentCheck):
-            check.setMinimumWidth(check.sizeHint().width())
-        self.initCombo.setMinimumWidth(self.initCombo.sizeHint().width() if presentation().active else 0)
+        if not presentation().active:  # the form as it was before presenting
+            for widget in self._measured_widgets():
+                widget.setMinimumWidth(self._normal_widths.get(widget, 0))
+            self._controls.setMaximumWidth(CONTROLS_WIDTH)
+            return
+        # Minimums measured again in the larger font (the layout had measured them in the normal one).
+        for widget in self._measured_widgets():
+            widget.setMinimumWidth(widget.sizeHint().width())
         self._controls.setMaximumWidth(max(scaled(CONTROLS_WIDTH), self._controls.minimumSizeHint().width()))
 
     @staticmethod

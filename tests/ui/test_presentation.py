@@ -52,9 +52,24 @@ def splitter_states(window) -> dict[str, list[int]]:
     return {s.objectName(): s.sizes() for s in window.findChildren(QSplitter) if s.objectName()}
 
 
+def widget_geometries(window) -> dict[str, QRect]:
+    """Where each visible widget of the window's areas is, by its place in the widget tree."""
+    found = {}
+
+    def walk(widget: QWidget, path: str) -> None:
+        for index, child in enumerate(visible_children(widget)):
+            name = f"{path}/{index}:{child.objectName() or type(child).__name__}"
+            found[name] = QRect(child.geometry())
+            walk(child, name)
+
+    walk(window.centralWidget(), "central")
+    return found
+
+
 def test_f11_enters_full_screen_and_f11_or_esc_restores_the_window_exactly(window, qtbot):
     settle(qtbot)
     geometry, splitters, font = QRect(window.geometry()), splitter_states(window), QApplication.font()
+    widgets = widget_geometries(window)
     QTest.keyClick(window, Qt.Key.Key_F11)
     settle(qtbot)
     assert window.isFullScreen() and panel_of(window).presentAction.isChecked()
@@ -64,6 +79,11 @@ def test_f11_enters_full_screen_and_f11_or_esc_restores_the_window_exactly(windo
     assert not window.isFullScreen()
     assert window.geometry() == geometry and splitter_states(window) == splitters
     assert QApplication.font() == font
+    # Every widget where it was (the training form kept its presentation width once), and no stale hint.
+    moved = {name: (before, widget_geometries(window).get(name)) for name, before in widgets.items()
+             if widget_geometries(window).get(name) != before}
+    assert not moved, moved
+    assert "F11" not in window.statusBar().currentMessage()
 
     window.presentAction.trigger()
     settle(qtbot)

@@ -153,6 +153,7 @@ class PresentationPanel(Panel):
         QTimer.singleShot(0, lambda: self._restore_splitters(saved.splitters))
         self.presentAction.setChecked(False)
         self.leaveAction.setEnabled(False)
+        self.shell.statusBar().clearMessage()  # "F11 or Esc leaves it" and the like no longer hold
         self.restyle()
 
     def _restore_splitters(self, states: dict[str, QByteArray]) -> None:
