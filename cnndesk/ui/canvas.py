@@ -57,6 +57,7 @@ class DrawingCanvas(QWidget):
     penDown = Signal(bool)  # a stroke started (True) or ended (False)
     committed = Signal()  # a finished change: stroke released, undo, clear, image loaded
     imageLoadFailed = Signal(str)
+    imageLoaded = Signal(str)  # the file's path, once it is on the canvas
     digitKey = Signal(int)  # a digit key pressed on the canvas: keep the drawing with that label
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -168,6 +169,7 @@ class DrawingCanvas(QWidget):
             self.imageLoadFailed.emit(self.tr("{path}: no digit found (the image is blank).").format(path=path))
             return
         self.set_ink_image(ink)
+        self.imageLoaded.emit(str(path))
 
     def set_ink_image(self, ink: np.ndarray, margin: int = 20) -> None:
         """Show an ink array (any size, [0, 1], ink high), fitted into the canvas with a margin (px each side)."""

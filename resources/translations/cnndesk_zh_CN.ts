@@ -89,6 +89,10 @@
         <source>Why?</source>
         <translation>为什么？</translation>
     </message>
+    <message>
+        <source>This model runs in onnxruntime: without PyTorch weights cnndesk cannot take gradients through it. Occlusion needs none: choose it to see which pixels decide.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>AttributionView</name>
@@ -397,6 +401,10 @@
         <translation>清空画布(&amp;C)</translation>
     </message>
     <message>
+        <source>Opened {file}</source>
+        <translation>已打开 {file}</translation>
+    </message>
+    <message>
         <source>Open image</source>
         <translation>打开图像</translation>
     </message>
@@ -616,6 +624,10 @@
         <source>Filters</source>
         <translation>卷积核</translation>
     </message>
+    <message>
+        <source>This model runs in onnxruntime: its kernels are inside the ONNX graph, not PyTorch weights cnndesk can show, and without gradients nothing can be found that excites a channel.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>FiltersView</name>
@@ -649,6 +661,10 @@
     <message>
         <source>Layer health</source>
         <translation>层健康度</translation>
+    </message>
+    <message>
+        <source>This model runs in onnxruntime: it has no PyTorch weights to train, so it has no layer health. Train a new model to watch its layers learn.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -751,12 +767,12 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>绘图</translation>
     </message>
     <message>
-        <source>What the model is given</source>
-        <translation>模型的输入</translation>
+        <source>Draw a digit on the canvas with the mouse (or a pen); the prediction and every view follow while you draw. Undo removes the last stroke, Clear starts again. Open an image of a digit (a photo or a scan), or drop one on the canvas, to read it instead.</source>
+        <translation>用鼠标（或手写笔）在画布上画一个数字；预测和所有视图会随着你的绘制实时更新。“撤销”删除上一笔，“清除”重新开始。也可以打开一张数字图像（照片或扫描件），或将其拖到画布上，让模型识别它。</translation>
     </message>
     <message>
-        <source>Draw a digit in the white box with the mouse (or a pen); the prediction and every view follow while you draw. Undo removes the last stroke, Clear starts again. Open an image of a digit (a photo or a scan), or drop one on the canvas, to read it instead.</source>
-        <translation>用鼠标（或手写笔）在白色框内画一个数字；预测和所有视图会随着你的绘制实时更新。“撤销”删除上一笔，“清除”重新开始。也可以打开一张数字图像（照片或扫描件），或将其拖到画布上，让模型识别它。</translation>
+        <source>What the model is given</source>
+        <translation>模型的输入</translation>
     </message>
     <message>
         <source>The drawing is turned into a 28×28 grey image the way MNIST&apos;s digits were made: the digit is scaled to fit a 20×20 box, placed with its centre of mass in the middle, and its strokes are evened to MNIST&apos;s width. Pixels are between 0 (paper) and 1 (ink), white ink on black as in MNIST; each model then normalises them as it was trained. Under the prediction&apos;s bars, the model&apos;s input shows each of these steps, the last one exactly what the model is given.</source>
@@ -959,6 +975,10 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
 <context>
     <name>LayersPanel</name>
     <message>
+        <source>Point at a map to read a value. This model runs in onnxruntime: without its kernels cnndesk cannot show how a cell was computed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Point at a map to read a value; click a cell to see how it was computed.</source>
         <translation>指向特征图可读取数值；点击单元格查看其计算过程。</translation>
     </message>
@@ -1112,12 +1132,20 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>正在打开 {file}：匹配网络结构…</translation>
     </message>
     <message>
+        <source>Opened {file}: it fits no cnndesk architecture, so it runs in onnxruntime ({accuracy} on the first {images} MNIST test images); without PyTorch weights it cannot be trained, saved, exported or explained with gradients</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Opened {file} as {architecture} ({activation}, {pooling} pooling): {accuracy} on the first {images} MNIST test images</source>
         <translation>已将 {file} 作为 {architecture}（{activation}，{pooling} 池化）打开：前 {images} 张 MNIST 测试图像准确率 {accuracy}</translation>
     </message>
     <message>
         <source>Open model</source>
         <translation>打开模型</translation>
+    </message>
+    <message>
+        <source>{name} runs in onnxruntime: it has no PyTorch weights to save as a cnndesk checkpoint or to export (the .onnx file is the model).</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Saved {path}: the final weights and their history, not the replay&apos;s step (Latest shows what was saved)</source>
@@ -1272,6 +1300,10 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     <message>
         <source>Fine-tuning starts from a saved model: open or train one first.</source>
         <translation>微调需从已保存的模型开始：请先打开或训练一个模型。</translation>
+    </message>
+    <message>
+        <source>This model runs in onnxruntime: it has no PyTorch weights to fine-tune. Open or train a cnndesk model first.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Train the current model a few seconds more on your {count} digits mixed with MNIST, from its weights at a low learning rate; the run is saved as a new checkpoint, the current one stays as it is</source>

@@ -143,6 +143,10 @@ def test_unreadable_image_gives_a_message_not_a_crash(window, tmp_path):
     window.canvas.load_file(bad)
     assert "not an image" in window.statusBar().currentMessage()
     assert window.canvas.is_empty()
+    # A good image next: its name replaces the error, which no longer holds.
+    path, _ = _mnist_png(tmp_path, 0, True)
+    window.canvas.load_file(path)
+    assert window.statusBar().currentMessage() == f"Opened {path.name}"
 
 
 def test_summary_tab_describes_the_current_model(window):

@@ -60,6 +60,9 @@ class DrawingPanel(Panel):
         self.canvas.changed.connect(self._schedule_prediction)
         self.canvas.committed.connect(self.update_prediction)
         self.canvas.imageLoadFailed.connect(shell.show_error)
+        # (replacing an earlier failure's message, which would otherwise stay in the status bar)
+        self.canvas.imageLoaded.connect(
+            lambda path: shell.status(self.tr("Opened {file}").format(file=Path(path).name), 10000))
         self.clearButton.clicked.connect(self.canvas.clear)
         self.undoButton.clicked.connect(self.canvas.undo)
         self.openImageButton.clicked.connect(self.open_image_dialog)

@@ -67,7 +67,7 @@ class HelpPanel(Panel):
         """The guide as HTML: the views, the colours, the model's input, then the shortcuts."""
         sections = [
             (self.tr("Drawing"),
-             self.tr("Draw a digit in the white box with the mouse (or a pen); the prediction and every view "
+             self.tr("Draw a digit on the canvas with the mouse (or a pen); the prediction and every view "
                      "follow while you draw. Undo removes the last stroke, Clear starts again. Open an image of a "
                      "digit (a photo or a scan), or drop one on the canvas, to read it instead.")),
             (self.tr("What the model is given"),
