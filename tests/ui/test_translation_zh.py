@@ -164,6 +164,22 @@ def test_restart_closes_the_window_then_starts_the_same_command(make_window, mon
     assert language.restart_command() == (sys.executable, ["-m", "cnndesk"])
 
 
+def test_restart_reopens_the_model_the_user_trained(make_window, monkeypatch, tmp_path):
+    """A run just trained (saved in its checkpoint) is what the restarted window shows, not the starting model."""
+    from cnndesk.engine import build_model, save_checkpoint
+    from cnndesk.ui.panels import language
+
+    path = tmp_path / "mine.safetensors"
+    save_checkpoint(build_model("lenet5"), path)
+    window = make_window(checkpoint=str(path))
+    panel = next(p for p in window.panels if isinstance(p, language.LanguagePanel))
+    started = []
+    monkeypatch.setattr(QProcess, "startDetached", lambda program, arguments: started.append(arguments) or (True, 1))
+    monkeypatch.setattr(sys, "argv", ["/opt/venv/bin/cnndesk"])
+    assert panel.restart()
+    assert started == [["/opt/venv/bin/cnndesk", "gui", "--checkpoint", str(path)]]
+
+
 def test_a_chinese_system_locale_shows_the_window_in_chinese(tmp_path):
     """``LANG=zh_CN.UTF-8 cnndesk``: the application made as run_app makes it translates into Chinese."""
     env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "", "CNNDESK_SETTINGS": str(tmp_path / "s.ini"),

@@ -26,13 +26,15 @@ from .base import VIEW, Panel
 NATIVE_NAMES = {"": "English", CHINESE: "中文"}
 
 
-def restart_command() -> tuple[str, list[str]]:
-    """The program and arguments that started this process, to start it again."""
+def restart_command(arguments: list[str] | None = None) -> tuple[str, list[str]]:
+    """The program and arguments that started this process, to start it again (with ``arguments`` instead of its
+    own, if given)."""
     script = sys.argv[0] if sys.argv else ""
+    arguments = sys.argv[1:] if arguments is None else arguments
     if getattr(sys, "frozen", False) or not script or Path(script).name == "__main__.py":
-        program, *arguments = cnndesk_command(*sys.argv[1:])  # the packaged app, or python -m cnndesk
+        program, *arguments = cnndesk_command(*arguments)  # the packaged app, or python -m cnndesk
         return program, arguments
-    return sys.executable, [script, *sys.argv[1:]]
+    return sys.executable, [script, *arguments]
 
 
 class LanguagePanel(Panel):
@@ -82,10 +84,14 @@ class LanguagePanel(Panel):
         return box.clickedButton() is restart
 
     def restart(self) -> bool:
-        """Close the window (which saves the settings and joins its threads), then start cnndesk again."""
+        """Close the window (which saves the settings and joins its threads), then start cnndesk again — with the
+        model it showed, where that is a cnndesk checkpoint of the user's (a run just trained, a file opened)."""
+        current = self.session.model
+        reopen = (current.path if current is not None and current.path is not None and current.saved
+                  and not current.bundled and "foreign" not in current.meta and current.path.exists() else None)
         if not self.shell.close():
             return False
-        program, arguments = restart_command()
+        program, arguments = restart_command(None if reopen is None else ["gui", "--checkpoint", str(reopen)])
         return QProcess.startDetached(program, arguments)[0]
 
     def _chosen(self, action: QAction) -> None:
