@@ -166,7 +166,8 @@ def _check_readable(path: Path) -> None:
     as "No such file or directory": Python's own open tells the two apart."""
     try:
         if path.is_dir():
-            raise CnndeskError(f"{path} is a folder, not a checkpoint (a .safetensors file).")
+            raise CnndeskError(f"{path} is a folder, not a checkpoint (a .safetensors file, or a model from "
+                               "elsewhere: .pth, .pt or .onnx).")
         with open(path, "rb"):
             pass
     except (FileNotFoundError, NotADirectoryError):
@@ -200,7 +201,13 @@ def _not_safetensors(path: Path) -> str:
         return (f"{path} is not a cnndesk checkpoint: it is a pickle or zip file that torch.save did not write, "
                 "and cnndesk never unpickles such a file, since that can run any code in it; cnndesk reads "
                 ".safetensors checkpoints and torch.save state_dicts.")
-    return f"{path} is not a cnndesk checkpoint, or it is damaged (cut short, or not a safetensors file)."
+    try:
+        if path.stat().st_size == 0:
+            return f"{path} is empty (0 bytes): it holds no model."
+    except OSError:
+        pass
+    return (f"{path} is not a cnndesk checkpoint, or it is damaged (cut short): cnndesk reads its own .safetensors "
+            "checkpoints, PyTorch state_dicts saved with torch.save (.pth, .pt) and ONNX models (.onnx).")
 
 
 # The metrics a command may read, and the JSON types each may hold (True: it may be null). The training record is

@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -158,12 +159,16 @@ def test_missing_checkpoint(tmp_path):
     [os.urandom(4096), b"", b"hello, I am a text file\n", (10**12).to_bytes(8, "little") + b"{}"],
     ids=["random-bytes", "empty", "text", "huge-header-length"],
 )
-def test_file_that_is_not_safetensors(content, tmp_path):
-    path = tmp_path / "bad.safetensors"
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_file_that_is_not_safetensors(content, suffix, tmp_path):
+    path = tmp_path / f"bad{suffix}"
     path.write_bytes(content)
-    with pytest.raises(CnndeskError, match="is not a cnndesk checkpoint, or it is damaged") as info:
+    expected = "is empty (0 bytes)" if not content else "is not a cnndesk checkpoint, or it is damaged"
+    with pytest.raises(CnndeskError, match=re.escape(expected)) as info:
         load_model(path)
     assert str(path) in str(info.value)
+    if content:  # it says what cnndesk does read
+        assert ".pth" in str(info.value) and ".onnx" in str(info.value)
 
 
 def test_folder_is_not_a_checkpoint(tmp_path):

@@ -56,13 +56,21 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.contextmanager
 def nothing_unpickled() -> Iterator[None]:
-    """Every way Python and PyTorch unpickle a file raises AssertionError, which no reader catches."""
+    """Every way Python and PyTorch unpickle a file raises AssertionError, which no reader catches — but PyTorch's
+    weights-only reader, which builds tensors and plain containers and calls nothing (a torch.save state_dict is
+    read that way, and random bytes can start like one)."""
+    real_torch_load = torch.load
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a checkpoint was unpickled")
 
+    def weights_only_load(*args, **kwargs):
+        if kwargs.get("weights_only") is not True:
+            raise AssertionError("torch.load without weights_only=True")
+        return real_torch_load(*args, **kwargs)
+
     with mock.patch.object(pickle, "load", forbidden), mock.patch.object(pickle, "loads", forbidden), \
-            mock.patch.object(pickle, "Unpickler", forbidden), mock.patch.object(torch, "load", forbidden):
+            mock.patch.object(pickle, "Unpickler", forbidden), mock.patch.object(torch, "load", weights_only_load):
         yield
 
 
@@ -217,6 +225,26 @@ def test_the_unchanged_small_checkpoint_loads(fuzz_dir):
     path.write_bytes(SMALL_CHECKPOINT)
     model, _ = load_model(path)
     assert model.config["options"]["width"] == 0.125
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
+def test_a_torch_save_file_cut_anywhere_is_refused_in_one_sentence(zipped, tmp_path):
+    """A tutorial's .pth cut short (a copy interrupted, a download stopped): PyTorch's weights-only reader fails on
+    it in many ways (EOFError, IndexError, struct.error…); each is one CnndeskError, never a traceback."""
+    buffer = io.BytesIO()
+    torch.save(build_model("net2").state_dict(), buffer, _use_new_zipfile_serialization=zipped)
+    whole = buffer.getvalue()
+    path = tmp_path / "net2.pth"
+    for length in sorted({*range(1, 64), *range(64, len(whole), max(1, len(whole) // 97))}):
+        path.write_bytes(whole[:length])
+        with pytest.raises(CnndeskError):
+            load_or_refuse_strictly(path)
+
+
+def load_or_refuse_strictly(path: Path) -> None:
+    """load_or_refuse for a file that cannot load: anything but a CnndeskError escapes."""
+    with nothing_unpickled():
+        load_model(path)
 
 
 @fuzz_settings()
