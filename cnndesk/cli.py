@@ -125,7 +125,7 @@ def _model_options(args: argparse.Namespace) -> dict[str, Any]:
 def _new_train_config(args: argparse.Namespace):
     """A TrainConfig from the command line: the model's recipe (with --init-from, the fine-tuning recipe for the
     checkpoint's architecture), overridden by the options given."""
-    from cnndesk.engine import TrainConfig, load_model
+    from cnndesk.engine import TrainConfig, load_model, require_weights
     from cnndesk.engine.data import canonical_dataset
     from cnndesk.engine.digits import fine_tune_config
 
@@ -145,6 +145,7 @@ def _new_train_config(args: argparse.Namespace):
     if args.init_from:
         # The checkpoint's architecture unless --model names another (then fit says that they differ).
         start, _ = load_model(args.init_from)
+        require_weights(start, "trained further (train a new model instead)")
         name = args.model or start.name
         options = {**(start.config["options"] if name == start.name else {}), **_model_options(args)}
         config = fine_tune_config({"name": name, "options": options}, **overrides)
@@ -440,10 +441,11 @@ def _filters_maximized(args: argparse.Namespace, model) -> int:
 
 
 def cmd_filters(args: argparse.Namespace) -> int:
-    from cnndesk.engine import CnndeskError, layer_filters, load_model
+    from cnndesk.engine import CnndeskError, layer_filters, load_model, require_weights
     from cnndesk.engine.pictures import filters_png
 
     model, _ = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
+    require_weights(model, "drawn as filters, nor maximised with gradients")
     if args.maximize:
         return _filters_maximized(args, model)
     layers = layer_filters(model)
@@ -463,10 +465,11 @@ def cmd_filters(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from cnndesk.engine import load_model
+    from cnndesk.engine import load_model, require_weights
     from cnndesk.engine.export import export_checked
 
     model, meta = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
+    require_weights(model, "exported (it is an ONNX file already)")
     # The whole MNIST test set through the exported file, beside the model it came from.
     check = export_checked(model, args.out, args.format)
     out = check.path
@@ -530,7 +533,7 @@ def _explanation_lines(e) -> list[str]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from cnndesk.engine import CnndeskError, load_model
+    from cnndesk.engine import CnndeskError, load_model, require_weights
     from cnndesk.engine.explain import explain_cell, layer_activation
     from cnndesk.engine.pictures import maps_png
 
@@ -539,6 +542,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                            "or --out PNG to draw the layer's maps.")
     cell = _parse_cell(args.cell) if args.cell is not None else None
     model, meta = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
+    if cell is not None:
+        require_weights(model, "explained cell by cell (that needs its kernels); --out draws its maps")
     image = _input_image(args)
     explanation = explain_cell(model, image, args.layer, cell) if cell is not None else None  # checks the cell
     out = None
@@ -568,10 +573,12 @@ EXPLAIN_METHODS = ("saliency", "integrated-gradients", "gradcam", "occlusion")
 def cmd_explain(args: argparse.Namespace) -> int:
     import torch
 
-    from cnndesk.engine import attribute, load_model, predict_probabilities
+    from cnndesk.engine import attribute, load_model, predict_probabilities, require_weights
     from cnndesk.engine.pictures import attribution_png
 
     model, _ = _at_snapshot(args, load_model(args.checkpoint, input=args.input))
+    if args.method != "occlusion":  # (forward passes only: it needs no weights)
+        require_weights(model, "explained with gradients (--method occlusion needs none)")
     image = _input_image(args)
     result = attribute(model, image, args.method, target=args.target, versus=args.versus, layer=args.layer)
     confidence = float(predict_probabilities(model, torch.from_numpy(image).reshape(1, 1, 28, 28))[0, result.predicted])

@@ -73,6 +73,10 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "model_config": "models",
     "model_names": "models",
     "model_spec": "models",
+    "OnnxRuntimeNetwork": "onnx_runtime",
+    "is_onnx_runtime": "onnx_runtime",
+    "load_onnx_runtime": "onnx_runtime",
+    "require_weights": "onnx_runtime",
     "ResumePoint": "resume",
     "load_resume_state": "resume",
     "resume_point": "resume",
@@ -121,6 +125,7 @@ __all__ = [
     "LayerSummary",
     "ModelSummary",
     "Network",
+    "OnnxRuntimeNetwork",
     "Predictor",
     "Preprocessed",
     "ResumePoint",
@@ -150,6 +155,7 @@ __all__ = [
     "foreign_kind",
     "gradcam_layers",
     "inspect_input",
+    "is_onnx_runtime",
     "layer_activation",
     "layer_filters",
     "load_folder",
@@ -158,6 +164,7 @@ __all__ = [
     "load_image",
     "load_mnist",
     "load_model",
+    "load_onnx_runtime",
     "load_resume_state",
     "load_splits",
     "maximizable_layers",
@@ -170,6 +177,7 @@ __all__ = [
     "preprocess",
     "read_metadata",
     "receptive_field",
+    "require_weights",
     "resolve_device",
     "resume_point",
     "save_checkpoint",
@@ -214,6 +222,7 @@ if TYPE_CHECKING:
     )
     from .maximize import ChannelWants, TopPatch, maximizable_layers, maximize_layer
     from .models import MODELS, Network, build_model, count_parameters, model_config, model_names, model_spec
+    from .onnx_runtime import OnnxRuntimeNetwork, is_onnx_runtime, load_onnx_runtime, require_weights
     from .resume import ResumePoint, load_resume_state, resume_point
     from .summary import LayerSummary, ModelSummary, summarize
     from .train import (

@@ -7,6 +7,10 @@ architectures whose shapes fit are each tried with every activation and pooling 
 reads the first MNIST test images best is chosen (an ONNX file runs in onnxruntime: the variant that computes
 what it computes is chosen). The result is an ordinary registry ``Network``, so every view works on it.
 
+An ONNX file of MNIST shape that no architecture computes (other channel counts, other operations) runs in
+onnxruntime instead, every layer's output exposed (engine.onnx_runtime): it predicts, evaluates and shows its layers,
+but has no PyTorch weights to train, save, export or take gradients of (``foreign["runtime"] == "onnxruntime"``).
+
 Safety: a ``torch.save`` file is read only by ``torch.load(path, map_location="cpu", weights_only=True)``, which
 rebuilds tensors and plain containers and refuses anything else; a bare pickle (not a ``torch.save`` file) is never
 handed to it. An ONNX file is protobuf data: parsing it runs nothing.
@@ -28,6 +32,7 @@ import torch
 
 from .errors import CnndeskError
 from .models import INPUT_SCALES, MODELS, Network, build_model
+from .onnx_runtime import NO_WEIGHTS, RUNTIME, OnnxRuntimeNetwork, load_onnx_runtime
 
 # "unit": pixels in [0, 1] (ToTensor); "mnist-normalized": (x - 0.1307) / 0.3081
 INPUTS = FOREIGN_INPUTS = tuple(INPUT_SCALES)
@@ -83,8 +88,10 @@ def foreign_kind(path: str | Path) -> str | None:
 
 
 def load_foreign(path: str | Path, input: str | None = None, device: torch.device | str = "cpu",
-                 search_images: int = SEARCH_IMAGES) -> tuple[Network, dict[str, Any]]:
-    """The registry ``Network`` a torch.save state_dict or an ONNX file holds, and its metadata.
+                 search_images: int = SEARCH_IMAGES) -> tuple[Network | OnnxRuntimeNetwork, dict[str, Any]]:
+    """The registry ``Network`` a torch.save state_dict or an ONNX file holds, and its metadata; an ONNX file that
+    fits no architecture, as an ``OnnxRuntimeNetwork`` (``foreign["runtime"]`` says which: "pytorch" or
+    "onnxruntime").
 
     ``input``: the pixel scale the model was trained on ("unit" or "mnist-normalized"; None: "unit", and the
     metadata says which of the two reads the test images better). The metadata's ``foreign`` entry says what was
@@ -101,8 +108,13 @@ def load_foreign(path: str | Path, input: str | None = None, device: torch.devic
         tensors, runner = _read_state_dict(path), None
     else:
         raise CnndeskError(f"{path} is neither a torch.save state_dict nor an ONNX file.")
-    candidates = _fitting(path, tensors)
     images, labels = _search_set(search_images)
+    try:
+        candidates = _fitting(path, tensors)
+    except CnndeskError as exc:
+        if runner is None:
+            raise
+        return _run_in_onnxruntime(path, scale, given, images, labels, runner, str(exc), device)
     if runner is None:
         tried = _search(candidates, tensors, images, labels, scale)
         readings = None if given else {
@@ -117,17 +129,19 @@ def load_foreign(path: str | Path, input: str | None = None, device: torch.devic
         better = None if hint is None else max(INPUTS, key=lambda name: (hint[name], name == scale))
         if tried[0]["logit_difference"] > MAX_ONNX_LOGIT_DIFFERENCE:
             best = tried[0]
-            raise CnndeskError(
+            return _run_in_onnxruntime(
+                path, scale, given, images, labels, runner,
                 f"{path} has the tensors of '{best['architecture']}', but no variant of it computes what the file "
                 f"computes (the closest differs by {best['logit_difference']:.2g} in a logit): its graph has "
-                "operations cnndesk's architectures do not.")
+                "operations cnndesk's architectures do not.", device)
     best = tried[0]
     config = {"name": best["architecture"], "options": best["options"], "input": best["input"]}
     model = build_model(config)
     model.load_state_dict(_state_for(model, tensors), strict=True)
     model.to(device).eval()
     report = {
-        "source": str(path), "format": kind, "architecture": best["architecture"], "options": best["options"],
+        "source": str(path), "format": kind, "runtime": "pytorch",
+        "architecture": best["architecture"], "options": best["options"],
         "input": scale, "input_given": given,
         # the scale the weights see: an ONNX file with the MNIST normalisation inside is fed [0, 1] pixels
         "network_input": best["input"], "accuracy": best["accuracy"], "images": len(labels),
@@ -140,8 +154,34 @@ def load_foreign(path: str | Path, input: str | None = None, device: torch.devic
     return model, meta
 
 
+def _run_in_onnxruntime(path: Path, scale: str, given: bool, images: torch.Tensor, labels: np.ndarray, runner: Any,
+                        reason: str, device: torch.device | str) -> tuple[OnnxRuntimeNetwork, dict[str, Any]]:
+    """An ONNX file that no registry architecture computes: the file itself, run by onnxruntime with every layer's
+    output exposed (engine.onnx_runtime). ``reason``: why no architecture fits, kept in the report."""
+    network = load_onnx_runtime(path, scale).to(device)
+    with torch.inference_mode():
+        logits = network(images.to(device)).cpu()
+    hint = None if given else {other: _accuracy(runner(_scaled(images, other)), labels) for other in INPUTS}
+    report = {
+        "source": str(path), "format": "onnx", "runtime": RUNTIME, "architecture": None, "options": {},
+        "input": scale, "input_given": given, "network_input": scale,
+        "accuracy": _accuracy(logits.numpy(), labels), "images": len(labels), "variants": [],
+        "input_accuracy": hint,
+        "better_input": None if hint is None else max(INPUTS, key=lambda name: (hint[name], name == scale)),
+        "unmatched": reason,  # why it runs in onnxruntime: the registry architectures' sentence
+        "layers": network.layer_nodes(),  # each exposed layer and the ONNX node it shows
+    }
+    meta = {"format": FORMAT, "version": 1, "model": network.config, "training": {"dataset": "mnist"},
+            "metrics": {}, "foreign": report}
+    return network, meta
+
+
 def describe_match(report: dict[str, Any]) -> str:
     """One English line: what a foreign file was matched to (for the command line's human output)."""
+    if report.get("runtime") == RUNTIME:
+        return (f"{Path(report['source']).name}: fits no registry architecture, so it runs in onnxruntime: "
+                f"{NO_WEIGHTS}; input {report['input']}, {report['accuracy']:.1%} on the first "
+                f"{report['images']:,} MNIST test images")
     options = ", ".join(f"{report['options'][k]}" for k in _VARIANT_OPTIONS if k in report["options"])
     return (f"{Path(report['source']).name}: matched {report['architecture']} ({options}), input {report['input']}, "
             f"{report['accuracy']:.1%} on the first {report['images']:,} MNIST test images")
@@ -240,7 +280,9 @@ def _read_onnx(path: Path) -> tuple[list[tuple[str, torch.Tensor]], Any]:
     def weight(name: str, transpose: bool = False) -> tuple[str, torch.Tensor] | None:
         if name not in initializers:
             return None
-        array = numpy_helper.to_array(initializers[name]).astype(np.float32)
+        # (a tensor kept beside the file, as torch.onnx.export(dynamo=True) writes model.onnx.data, is read from
+        # the file's folder, not the working one)
+        array = numpy_helper.to_array(initializers[name], base_dir=str(path.parent)).astype(np.float32)
         return name, torch.from_numpy(np.ascontiguousarray(array.T if transpose else array))
 
     found: list[tuple[str, torch.Tensor] | None] = []

@@ -75,6 +75,14 @@ class CurrentModel:
         return self.path is not None and is_pretrained(self.path)
 
     @property
+    def has_weights(self) -> bool:
+        """False for an ONNX file run by onnxruntime (engine.onnx_runtime): it predicts and shows its layers, but
+        nothing can train it, save it as a checkpoint, export it, show its kernels or take gradients through it.
+        The one rule every view that needs weights consults (through ``Session.has_weights`` for the network
+        shown)."""
+        return self.meta.get("foreign", {}).get("runtime") != "onnxruntime"
+
+    @property
     def test_accuracy(self) -> float | None:
         value = self.meta.get("metrics", {}).get("test_accuracy")
         return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
@@ -139,6 +147,12 @@ class Session:
         self.snapshot_changed = Event()  # (int | None)
 
     # -- the model ---------------------------------------------------------------------------------------
+    @property
+    def has_weights(self) -> bool:
+        """Whether the network the views show has PyTorch weights: a run's always; otherwise the current model's
+        ``CurrentModel.has_weights``."""
+        return self.following_run or self.model is None or self.model.has_weights
+
     def start_predicting(self, predictor: Predictor) -> None:
         """PyTorch is in: predict from now on (with the current model, once there is one)."""
         self.predictor = predictor
@@ -171,6 +185,10 @@ class Session:
         current = self.model
         if current is None:
             raise ValueError("There is no model to save.")
+        if not current.has_weights:
+            from cnndesk.engine import require_weights
+
+            require_weights(current.model, "saved as a checkpoint")
         saved = save_checkpoint(current.model, path, current.meta.get("training"), current.meta.get("metrics"),
                                 snapshots=None if self.following_run else self.history)
         self.model = CurrentModel(current.model, current.meta, saved, True)
@@ -357,8 +375,8 @@ class Session:
     def explain_selection(self) -> CellExplanation | None:
         """How the selected cell's value came about for the current input (None: no cell, input or model)."""
         cell = None if self.selection is None else self.selection.cell
-        if cell is None or self.input is None or self.predictor is None:
-            return None
+        if cell is None or self.input is None or self.predictor is None or not self.has_weights:
+            return None  # (without kernels there is nothing to recompute)
         from cnndesk.engine.explain import explain_cell
 
         return explain_cell(self.predictor.model, self.input.centred, self.selection.layer, cell)
@@ -366,8 +384,8 @@ class Session:
     def selection_field(self) -> tuple[int, int, int, int] | None:
         """The selected cell's receptive field (x0, y0, x1, y1) on the 28×28 input; None without a map cell."""
         selection = self.selection
-        if selection is None or selection.cell is None or self.predictor is None:
-            return None
+        if selection is None or selection.cell is None or self.predictor is None or not self.has_weights:
+            return None  # (an onnxruntime model's layers carry no kernel sizes to trace a field through)
         # The network's geometry alone decides it: worked out once per selection and network, not per stroke.
         if self._field is None or self._field[0] is not selection:
             from cnndesk.engine.explain import receptive_field

@@ -91,7 +91,7 @@
     </message>
     <message>
         <source>This model runs in onnxruntime: without PyTorch weights cnndesk cannot take gradients through it. Occlusion needs none: choose it to see which pixels decide.</source>
-        <translation type="unfinished"></translation>
+        <translation>此模型在 onnxruntime 中运行：没有 PyTorch 权重，cnndesk 无法对它求梯度。遮挡法不需要梯度：选择它即可查看哪些像素决定了结果。</translation>
     </message>
 </context>
 <context>
@@ -626,7 +626,7 @@
     </message>
     <message>
         <source>This model runs in onnxruntime: its kernels are inside the ONNX graph, not PyTorch weights cnndesk can show, and without gradients nothing can be found that excites a channel.</source>
-        <translation type="unfinished"></translation>
+        <translation>此模型在 onnxruntime 中运行：它的卷积核在 ONNX 图中，不是 cnndesk 能显示的 PyTorch 权重；没有梯度，也无法找出激发某个通道的输入。</translation>
     </message>
 </context>
 <context>
@@ -664,7 +664,7 @@
     </message>
     <message>
         <source>This model runs in onnxruntime: it has no PyTorch weights to train, so it has no layer health. Train a new model to watch its layers learn.</source>
-        <translation type="unfinished"></translation>
+        <translation>此模型在 onnxruntime 中运行：它没有可训练的 PyTorch 权重，因此没有层健康数据。训练一个新模型，即可观察其各层的学习过程。</translation>
     </message>
 </context>
 <context>
@@ -976,7 +976,7 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     <name>LayersPanel</name>
     <message>
         <source>Point at a map to read a value. This model runs in onnxruntime: without its kernels cnndesk cannot show how a cell was computed.</source>
-        <translation type="unfinished"></translation>
+        <translation>指向特征图即可读取数值。此模型在 onnxruntime 中运行：没有它的卷积核，cnndesk 无法显示某个单元是如何计算出来的。</translation>
     </message>
     <message>
         <source>Point at a map to read a value; click a cell to see how it was computed.</source>
@@ -1133,7 +1133,7 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     </message>
     <message>
         <source>Opened {file}: it fits no cnndesk architecture, so it runs in onnxruntime ({accuracy} on the first {images} MNIST test images); without PyTorch weights it cannot be trained, saved, exported or explained with gradients</source>
-        <translation type="unfinished"></translation>
+        <translation>已打开 {file}：它不符合 cnndesk 的任何架构，因此在 onnxruntime 中运行（在前 {images} 张 MNIST 测试图像上为 {accuracy}）；没有 PyTorch 权重，它无法被训练、保存、导出或用梯度解释</translation>
     </message>
     <message>
         <source>Opened {file} as {architecture} ({activation}, {pooling} pooling): {accuracy} on the first {images} MNIST test images</source>
@@ -1145,7 +1145,7 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     </message>
     <message>
         <source>{name} runs in onnxruntime: it has no PyTorch weights to save as a cnndesk checkpoint or to export (the .onnx file is the model).</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} 在 onnxruntime 中运行：它没有可保存为 cnndesk 检查点或可导出的 PyTorch 权重（.onnx 文件本身就是模型）。</translation>
     </message>
     <message>
         <source>Saved {path}: the final weights and their history, not the replay&apos;s step (Latest shows what was saved)</source>
@@ -1303,7 +1303,7 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     </message>
     <message>
         <source>This model runs in onnxruntime: it has no PyTorch weights to fine-tune. Open or train a cnndesk model first.</source>
-        <translation type="unfinished"></translation>
+        <translation>此模型在 onnxruntime 中运行：它没有可微调的 PyTorch 权重。请先打开或训练一个 cnndesk 模型。</translation>
     </message>
     <message>
         <source>Train the current model a few seconds more on your {count} digits mixed with MNIST, from its weights at a low learning rate; the run is saved as a new checkpoint, the current one stays as it is</source>

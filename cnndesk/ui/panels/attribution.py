@@ -18,6 +18,8 @@ from cnndesk.ui.settings import remember_choice
 
 from .base import INSPECT, Panel
 
+NO_GRADIENT_METHOD = "occlusion"  # forward passes only: it works on a model without PyTorch weights too
+
 
 class AttributionPanel(Panel):
     area = INSPECT
@@ -48,6 +50,8 @@ class AttributionPanel(Panel):
         from cnndesk.engine.attribution import default_gradcam_layer, gradcam_layers
 
         try:
+            if not self.session.has_weights:
+                raise CnndeskError("no gradients")  # (an ONNX file run by onnxruntime: no layer to choose)
             layers, default = gradcam_layers(network), default_gradcam_layer(network)
         except CnndeskError:
             layers, default = [], None
@@ -65,6 +69,11 @@ class AttributionPanel(Panel):
         view, session = self.attributionView, self.session
         if session.predictor is None or session.input is None:
             view.show_attribution(None, None)
+            return
+        if not session.has_weights and view.method != NO_GRADIENT_METHOD:
+            view.show_message(self.tr("This model runs in onnxruntime: without PyTorch weights cnndesk cannot take "
+                                      "gradients through it. Occlusion needs none: choose it to see which pixels "
+                                      "decide."))
             return
         image = session.input.centred
         args = (image, view.method, view.target, view.versus, view.layer)

@@ -138,6 +138,12 @@ class ModelFilesPanel(Panel):
         model, meta = loaded
         self.session.set_model(model, meta, path)
         report = meta["foreign"]
+        if not self.session.model.has_weights:
+            self.shell.status(self.tr("Opened {file}: it fits no cnndesk architecture, so it runs in onnxruntime "
+                                      "({accuracy} on the first {images} MNIST test images); without PyTorch weights "
+                                      "it cannot be trained, saved, exported or explained with gradients").format(
+                file=path.name, accuracy=f"{report['accuracy']:.1%}", images=f"{report['images']:,}"), 30000)
+            return
         options = report["options"]
         self.shell.status(self.tr("Opened {file} as {architecture} ({activation}, {pooling} pooling): {accuracy} on "
                                   "the first {images} MNIST test images").format(
@@ -154,7 +160,19 @@ class ModelFilesPanel(Panel):
         if path:
             self.open_model(path)
 
+    def _refuse_without_weights(self) -> bool:
+        """True, with the reason as an error, when the current model has no PyTorch weights to save or export."""
+        current = self.session.model
+        if current is None or current.has_weights:
+            return False
+        self.shell.show_error(self.tr("{name} runs in onnxruntime: it has no PyTorch weights to save as a cnndesk "
+                                      "checkpoint or to export (the .onnx file is the model).").format(
+            name=current.name))
+        return True
+
     def save_model_to(self, path: str | Path) -> Path | None:
+        if self._refuse_without_weights():
+            return None
         try:
             saved = self.session.save_model(path)
         except CnndeskError as exc:
@@ -171,6 +189,8 @@ class ModelFilesPanel(Panel):
     def save_model(self) -> None:
         """Save over the file the model came from, unless that is a bundled model or a run's own checkpoint in
         the data folder: then ask where."""
+        if self._refuse_without_weights():
+            return
         current = self.session.model
         own_file = (current is not None and current.path is not None and not current.bundled
                     and current.path.suffix == ".safetensors"  # (a .pth or .onnx from elsewhere is not overwritten)
@@ -181,6 +201,8 @@ class ModelFilesPanel(Panel):
             self.save_model_as()
 
     def save_model_as(self) -> None:
+        if self._refuse_without_weights():
+            return
         current = self.session.model
         name = current.name if current is not None else "model"
         suggested = str(checkpoints_dir() / f"{name}.safetensors")
@@ -192,7 +214,7 @@ class ModelFilesPanel(Panel):
     # -- export ------------------------------------------------------------------------------------------------
     def export_model_dialog(self) -> None:
         current = self.session.model
-        if current is None:
+        if current is None or self._refuse_without_weights():
             return
         filters = {fmt: QCoreApplication.translate("ModelFilesPanel", text) for fmt, text in EXPORT_FILTERS.items()}
         settings = open_settings()
@@ -218,6 +240,8 @@ class ModelFilesPanel(Panel):
 
         from cnndesk.engine.export import export_checked
 
+        if self._refuse_without_weights():
+            return None
         current = self.session.model
         network = copy.deepcopy(current.model).cpu().eval()  # a run may train the live one meanwhile
         self.shell.status(self.tr("Exporting {name} to {path}…").format(name=current.name, path=path), 0)

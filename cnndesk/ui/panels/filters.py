@@ -56,10 +56,24 @@ class FiltersPanel(Panel):
     def title(self) -> str:
         return self.tr("Filters")
 
+    def _no_weights_text(self) -> str:
+        return self.tr("This model runs in onnxruntime: its kernels are inside the ONNX graph, not PyTorch weights "
+                       "cnndesk can show, and without gradients nothing can be found that excites a channel.")
+
     def _network_changed(self, network) -> None:
         from cnndesk.engine.maximize import maximizable_layers
 
-        self.wantsView.set_layers(maximizable_layers(network), open_settings().value(WANTS_LAYER))
+        if not self.session.has_weights:  # (an ONNX file run by onnxruntime)
+            self._shown = None
+            self._cache.clear()
+            self.wantsView.set_layers([])
+            self.wantsView.graphics.ci.clear()  # (another model's pictures)
+            self.wantsView.wants = []
+            self.wantsView.status.setText(self._no_weights_text())
+        else:
+            self.wantsView.set_layers(maximizable_layers(network), open_settings().value(WANTS_LAYER))
+            if not self.wantsView.wants:
+                self.wantsView.status.clear()  # (the sentence above, of the model before)
         self._changed(network)
 
     def _changed(self, network) -> None:
@@ -82,6 +96,10 @@ class FiltersPanel(Panel):
         from cnndesk.engine.inspect import layer_filters
 
         self._stale = False
+        if not self.session.has_weights:
+            self.filtersView.show_filters([])
+            self.filtersView.hoverLabel.setText(self._no_weights_text())
+            return
         limits = None
         model = self.session.model
         if self.session.snapshot is not None and model is not None and not self.session.following_run:
@@ -91,7 +109,7 @@ class FiltersPanel(Panel):
 
     def show_wants(self, layer: str) -> None:
         """What each channel of ``layer`` wants, for the weights now shown: from the cache, or computed."""
-        if not layer or self.session.predictor is None:
+        if not layer or self.session.predictor is None or not self.session.has_weights:
             return
         cached = self._cache.get((self._weights, layer))
         if cached is not None:

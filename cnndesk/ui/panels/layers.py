@@ -14,6 +14,8 @@ from cnndesk.ui.summary_view import SummaryView
 
 from .base import INSPECT, Panel
 
+RECEPTIVE_FIELD_COLUMN = 6  # (the summary's last column)
+
 
 class LayersPanel(Panel):
     """Feature maps as image grids, fully connected layers as bars, for the input being drawn; below them, how the
@@ -51,9 +53,15 @@ class LayersPanel(Panel):
         return self.layersSplitter
 
     def _select_cell(self, layer: str, cell: tuple) -> None:
+        if not self.session.has_weights:  # nothing to recompute a cell from: the hint says so
+            self.cellValue.setText(self._hint())
+            return
         self.session.select(Selection.of_cell(layer, cell))
 
     def _hint(self) -> str:
+        if not self.session.has_weights:
+            return self.tr("Point at a map to read a value. This model runs in onnxruntime: without its kernels "
+                           "cnndesk cannot show how a cell was computed.")
         return self.tr("Point at a map to read a value; click a cell to see how it was computed.")
 
     def _show_value(self, text: str) -> None:
@@ -99,10 +107,12 @@ class LayersPanel(Panel):
         predictor = self.session.predictor
         empty = predictor.inspect(np.zeros((28, 28), np.float32))
         self.activations.set_architecture(empty.layers)
+        if not self.session.has_weights and self.session.selection is not None:
+            self.session.select(None)  # (a cell of the network before: nothing explains this one's)
         selection = self.session.selection
         self.activations.mark(None if selection is None else selection.layer,
                               None if selection is None else selection.cell)
-
+        self.cellValue.setText(self._hint())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.layersSplitter and event.type() == QEvent.Type.Show and self._stale:
@@ -118,10 +128,20 @@ class SummaryPanel(Panel):
     def __init__(self, shell) -> None:
         super().__init__(shell)
         self.summaryView = SummaryView()
-        self.session.network_changed.connect(self.summaryView.show_model)
+        self.session.network_changed.connect(self._show_model)
 
     def widget(self) -> QWidget:
         return self.summaryView
 
     def title(self) -> str:
         return self.tr("Summary")
+
+    def _show_model(self, network) -> None:
+        self.summaryView.show_model(network)
+        if not self.session.has_weights:
+            # An onnxruntime model's layers carry no kernel sizes: its receptive fields are not known (the summary
+            # would count 1×1); its names, operations and shapes are.
+            for row in range(self.summaryView.rowCount()):
+                item = self.summaryView.item(row, RECEPTIVE_FIELD_COLUMN)
+                if item is not None:
+                    item.setText("")

@@ -357,6 +357,9 @@ class MyDigitsTab(Panel):
         current = self.session.model
         if current is None or current.path is None:
             return self.tr("Fine-tuning starts from a saved model: open or train one first.")
+        if not current.has_weights:
+            return self.tr("This model runs in onnxruntime: it has no PyTorch weights to fine-tune. Open or train "
+                           "a cnndesk model first.")
         return None
 
     def _busy(self) -> bool:
