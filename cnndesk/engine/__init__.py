@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "load_foreign": "foreign",
     "foreign_kind": "foreign",
     "describe_match": "foreign",
+    "inspect_foreign": "foreign",
     "FOREIGN_INPUTS": "foreign",
     "read_metadata": "checkpoint",
     "save_checkpoint": "checkpoint",
@@ -154,6 +155,7 @@ __all__ = [
     "fit",
     "foreign_kind",
     "gradcam_layers",
+    "inspect_foreign",
     "inspect_input",
     "is_onnx_runtime",
     "layer_activation",
@@ -207,7 +209,7 @@ if TYPE_CHECKING:
     from .explain import CellExplanation, Contribution, explain_cell, layer_activation, receptive_field
     from .export import ExportCheck, check_export, export_model
     from .foreign import INPUTS as FOREIGN_INPUTS
-    from .foreign import describe_match, foreign_kind, load_foreign
+    from .foreign import describe_match, foreign_kind, inspect_foreign, load_foreign
     from .health import HealthSample, HealthWarning, LayerHealth, LayerHealthMonitor
     from .history import MAX_SNAPSHOTS, HistoryRecorder, Snapshot, TrainingHistory, load_history
     from .inspect import (

@@ -23,7 +23,7 @@ from torch import nn
 
 from .checkpoint import atomic_write
 from .errors import CnndeskError
-from .models import Network
+from .models import INPUT_METADATA_KEY, Network
 from .pooling import MaxPool2d
 
 FORMATS = ("onnx", "torchscript")
@@ -100,6 +100,8 @@ def _onnx_writer(network: nn.Module, example: torch.Tensor) -> Callable[[Path], 
             program = torch.onnx.export(network, (example,), dynamo=True, input_names=[INPUT_NAME],
                                         output_names=[OUTPUT_NAME], opset_version=ONNX_OPSET,
                                         dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+            # The pixels the file takes, for whoever opens it (cnndesk's own import reads it and asks nothing).
+            program.model.metadata_props[INPUT_METADATA_KEY] = "unit"
             program.save(str(tmp))  # one file: the weights are far below ONNX's 2 GB limit
 
     return write

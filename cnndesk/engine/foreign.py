@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from .errors import CnndeskError
-from .models import INPUT_SCALES, MODELS, Network, build_model
+from .models import INPUT_METADATA_KEY, INPUT_SCALES, INPUT_WORDS, MODELS, Network, build_model
 from .onnx_runtime import NO_WEIGHTS, RUNTIME, OnnxRuntimeNetwork, load_onnx_runtime
 
 # "unit": pixels in [0, 1] (ToTensor); "mnist-normalized": (x - 0.1307) / 0.3081
@@ -46,6 +46,9 @@ SEARCH_IMAGES = 1000  # the variant search reads the first MNIST test images
 # bundled one), but its loss is 2.7 times higher. ReLU and LeakyReLU(0.01) are nearly one function (their losses
 # differ by ~2%): within this ratio, ReLU, by far the more common, is chosen.
 TIE_RATIO = 1.10
+# The other pixel scale is hinted only when its loss on the search images is below this share of the scale's own:
+# a model fed the scale it was not trained on loses far more than that; near-equal readings are noise.
+HINT_LOSS_RATIO = 0.8
 # An ONNX file and the Network rebuilt from it agree to float32 rounding; a wrong variant differs by far more.
 MAX_ONNX_LOGIT_DIFFERENCE = 1e-3
 STATE_DICT_KEYS = ("state_dict", "model_state_dict")  # where tutorials' checkpoint dicts keep the weights
@@ -98,16 +101,12 @@ def load_foreign(path: str | Path, input: str | None = None, device: torch.devic
     matched: architecture, options, accuracy on the first ``search_images`` MNIST test images, the variants tried.
     """
     path = Path(path)
-    given = input is not None
-    scale = _check_input(input if given else DEFAULT_INPUT)
-    _check_size(path)
-    kind = foreign_kind(path)
-    if kind == "onnx":
-        tensors, runner = _read_onnx(path)
-    elif kind == "pytorch":
-        tensors, runner = _read_state_dict(path), None
-    else:
-        raise CnndeskError(f"{path} is neither a torch.save state_dict nor an ONNX file.")
+    kind, tensors, runner, declared = _read_foreign(path)
+    if declared is not None and input not in (None, declared):
+        raise CnndeskError(f"{path} says it takes {INPUT_WORDS[declared]} (it was exported by cnndesk): leave the "
+                           f"input scale out (--input on the command line), or give {declared}.")
+    given = input is not None or declared is not None  # (what the file says counts as said)
+    scale = _check_input(input if input is not None else declared or DEFAULT_INPUT)
     images, labels = _search_set(search_images)
     try:
         candidates = _fitting(path, tensors)
@@ -121,12 +120,12 @@ def load_foreign(path: str | Path, input: str | None = None, device: torch.devic
             other: (tried if other == scale else _search(candidates, tensors, images, labels, other))[0]
             for other in INPUTS}
         hint = None if readings is None else {name: t["accuracy"] for name, t in readings.items()}
-        # the scale whose best variant has the lower loss reads MNIST better (the accuracies may tie)
-        better = None if readings is None else min(INPUTS, key=lambda name: (readings[name]["loss"], name != scale))
+        # the scale whose best variant has the clearly lower loss reads MNIST better (the accuracies may tie)
+        better = None if readings is None else _better_input(
+            {name: reading["loss"] for name, reading in readings.items()}, scale)
     else:
         tried = _search_onnx(candidates, tensors, images, labels, scale, runner)
-        hint = None if given else {other: _accuracy(runner(_scaled(images, other)), labels) for other in INPUTS}
-        better = None if hint is None else max(INPUTS, key=lambda name: (hint[name], name == scale))
+        hint, better = (None, None) if given else _input_hint(runner, images, labels, scale)
         if tried[0]["logit_difference"] > MAX_ONNX_LOGIT_DIFFERENCE:
             best = tried[0]
             return _run_in_onnxruntime(
@@ -161,13 +160,13 @@ def _run_in_onnxruntime(path: Path, scale: str, given: bool, images: torch.Tenso
     network = load_onnx_runtime(path, scale).to(device)
     with torch.inference_mode():
         logits = network(images.to(device)).cpu()
-    hint = None if given else {other: _accuracy(runner(_scaled(images, other)), labels) for other in INPUTS}
+    hint, better = (None, None) if given else _input_hint(runner, images, labels, scale)
     report = {
         "source": str(path), "format": "onnx", "runtime": RUNTIME, "architecture": None, "options": {},
         "input": scale, "input_given": given, "network_input": scale,
         "accuracy": _accuracy(logits.numpy(), labels), "images": len(labels), "variants": [],
         "input_accuracy": hint,
-        "better_input": None if hint is None else max(INPUTS, key=lambda name: (hint[name], name == scale)),
+        "better_input": better,
         "unmatched": reason,  # why it runs in onnxruntime: the registry architectures' sentence
         "layers": network.layer_nodes(),  # each exposed layer and the ONNX node it shows
     }
@@ -187,7 +186,47 @@ def describe_match(report: dict[str, Any]) -> str:
             f"{report['accuracy']:.1%} on the first {report['images']:,} MNIST test images")
 
 
+def _input_hint(run: Any, images: torch.Tensor, labels: np.ndarray, scale: str) -> tuple[dict[str, float], str]:
+    """An ONNX file fed each pixel scale: the accuracy of each, and the one that reads MNIST clearly better."""
+    accuracies, losses = {}, {}
+    for other in INPUTS:
+        log_probabilities = _log_probabilities(run(_scaled(images, other)))
+        picked = log_probabilities[np.arange(len(log_probabilities)), labels[:len(log_probabilities)]]
+        accuracies[other] = _accuracy(log_probabilities, labels)
+        losses[other] = float(-picked.mean())
+    return accuracies, _better_input(losses, scale)
+
+
+def _better_input(losses: dict[str, float], scale: str) -> str:
+    """``scale``, unless another scale's loss is below HINT_LOSS_RATIO of its own (the lowest such one)."""
+    best = min(losses, key=lambda name: losses[name])
+    return best if losses[best] < losses[scale] * HINT_LOSS_RATIO else scale
+
+
+def inspect_foreign(path: str | Path) -> str | None:
+    """Read a model from elsewhere far enough to know it opens, without the variant search (a fraction of a
+    second): CnndeskError in one sentence if it is damaged, carries code, or (a state_dict) fits no architecture.
+    Returns the pixel scale the file declares (cnndesk's own ONNX exports do), else None: then the user is asked."""
+    path = Path(path)
+    _kind, tensors, runner, declared = _read_foreign(path)
+    if runner is None:
+        _fitting(path, tensors)  # an ONNX file that fits nothing still runs, in onnxruntime
+    return declared
+
+
 # ---------------------------------------------------------------- reading
+
+
+def _read_foreign(path: Path) -> tuple[str, list[tuple[str, torch.Tensor]], Any, str | None]:
+    """(kind, the weights in order, the ONNX runner or None, the pixel scale the file declares or None)."""
+    _check_size(path)
+    kind = foreign_kind(path)
+    if kind == "onnx":
+        tensors, runner, declared = _read_onnx(path)
+        return kind, tensors, runner, declared
+    if kind == "pytorch":
+        return kind, _read_state_dict(path), None, None
+    raise CnndeskError(f"{path} is neither a torch.save state_dict nor an ONNX file.")
 
 
 def _check_input(input: str) -> str:
@@ -253,9 +292,9 @@ def _finite(path: Path, tensors: list[tuple[str, torch.Tensor]]) -> list[tuple[s
     return tensors
 
 
-def _read_onnx(path: Path) -> tuple[list[tuple[str, torch.Tensor]], Any]:
-    """An ONNX file's weights in the order its nodes use them (as PyTorch lays them out), and a function that
-    runs the file in onnxruntime on (N, 1, 28, 28) float32 images."""
+def _read_onnx(path: Path) -> tuple[list[tuple[str, torch.Tensor]], Any, str | None]:
+    """An ONNX file's weights in the order its nodes use them (as PyTorch lays them out), a function that runs the
+    file in onnxruntime on (N, 1, 28, 28) float32 images, and the pixel scale its metadata declares (or None)."""
     import onnx
     import onnxruntime
     from onnx import numpy_helper
@@ -312,7 +351,9 @@ def _read_onnx(path: Path) -> tuple[list[tuple[str, torch.Tensor]], Any]:
         return np.concatenate([session.run(None, {input_name: images[i:i + step]})[0]
                                for i in range(0, len(images) - len(images) % step, step)])
 
-    return tensors, run
+    declared = next((entry.value for entry in graph_model.metadata_props
+                     if entry.key == INPUT_METADATA_KEY and entry.value in INPUT_SCALES), None)
+    return tensors, run, declared
 
 
 # ---------------------------------------------------------------- matching

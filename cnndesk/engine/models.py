@@ -42,6 +42,8 @@ MAX_WIDTH = 16.0  # a width multiplier beyond this builds networks too large for
 # pixels. cnndesk trains on MNIST-normalised pixels; a model brought from a tutorial may have been trained on the
 # [0, 1] pixels of ``ToTensor`` ("unit"). A config without "input" is MNIST-normalised.
 INPUT_SCALES: dict[str, tuple[float, float]] = {"unit": (0.0, 1.0), "mnist-normalized": (MNIST_MEAN, MNIST_STD)}
+INPUT_WORDS = {"unit": "pixels in [0, 1]", "mnist-normalized": "MNIST-normalized pixels"}
+INPUT_METADATA_KEY = "cnndesk.input"  # ONNX metadata of cnndesk's exports: the INPUT_SCALES name the file takes
 
 
 class Normalize(nn.Module):

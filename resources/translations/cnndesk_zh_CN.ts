@@ -1128,6 +1128,14 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>已打开 {file}</translation>
     </message>
     <message>
+        <source>Opening {file}…</source>
+        <translation>正在打开 {file}…</translation>
+    </message>
+    <message>
+        <source>Nothing opened.</source>
+        <translation>未打开任何文件。</translation>
+    </message>
+    <message>
         <source>Opening {file}: matching it to an architecture…</source>
         <translation>正在打开 {file}：匹配网络结构…</translation>
     </message>

@@ -263,6 +263,19 @@ def test_cnndesk_own_onnx_export_opens_as_the_model_it_was(trained_lenet, test_b
     assert report["variants"][0]["logit_difference"] < 1e-4
     with torch.no_grad():
         assert torch.allclose(model(test_batch), trained_lenet.model(test_batch), atol=1e-4)
+    # The file says which pixels it takes (cnndesk writes it in the ONNX metadata): no hint to give, and asking for
+    # the other scale is one sentence instead of a model fed the wrong pixels.
+    assert report["input_given"] and report["better_input"] is None
+    with pytest.raises(CnndeskError, match=r"says it takes pixels in \[0, 1\] \(it was exported by cnndesk\)"):
+        load_model(path, input="mnist-normalized")
+    assert foreign_module.inspect_foreign(path) == "unit"
+
+
+def test_the_other_scale_is_hinted_only_when_it_reads_clearly_better():
+    better = foreign_module._better_input
+    assert better({"unit": 0.30, "mnist-normalized": 0.28}, "unit") == "unit"  # noise: no hint
+    assert better({"unit": 0.30, "mnist-normalized": 0.10}, "unit") == "mnist-normalized"
+    assert better({"unit": 0.10, "mnist-normalized": 0.30}, "mnist-normalized") == "unit"
 
 
 def test_a_tutorial_module_exported_with_torch_onnx_opens_and_explains(blitz, test_batch, tmp_path, mnist):

@@ -58,6 +58,7 @@ def test_opening_a_pth_asks_the_scale_matches_in_the_background_and_says_what(wi
     window.openModelAction.trigger()
     assert all(pattern in seen["filter"].split(";;")[0] for pattern in ("*.pth", "*.pt", "*.onnx", "*.safetensors"))
     assert len(seen["filter"].split(";;")) == len(OPEN_FILTERS)
+    qtbot.waitUntil(lambda: "preselected" in seen, timeout=30_000)  # asked once the file is known to open
     assert seen["preselected"] == "unit"  # nothing remembered yet: the default
     assert "matching it to an architecture" in window.statusBar().currentMessage()
     panel = files_panel(window)
@@ -71,23 +72,41 @@ def test_opening_a_pth_asks_the_scale_matches_in_the_background_and_says_what(wi
     assert open_settings().value(FOREIGN_INPUT) == "mnist-normalized"
 
 
-def test_the_last_scale_is_preselected_and_cancel_opens_nothing(window, monkeypatch, tutorial_pth):
+def test_the_last_scale_is_preselected_and_cancel_opens_nothing(window, qtbot, monkeypatch, tutorial_pth):
     open_settings().setValue(FOREIGN_INPUT, "mnist-normalized")
     seen: dict = {}
     answer_dialog(monkeypatch, None, seen)
     before = window.session.model
-    assert files_panel(window).open_model(tutorial_pth) is False
+    assert files_panel(window).open_model(tutorial_pth)
+    qtbot.waitUntil(lambda: "preselected" in seen, timeout=30_000)
     assert seen["preselected"] == "mnist-normalized"
+    qtbot.wait(200)
     assert window.session.model is before
+    assert window.statusBar().currentMessage() == "Nothing opened."
+
+
+def test_cnndesk_s_own_onnx_export_opens_without_a_question(window, qtbot, monkeypatch, tmp_path):
+    """The file says its pixels (cnndesk writes them in its ONNX metadata): nothing to ask."""
+    from cnndesk.engine import export_model
+
+    path = export_model(window.session.model.model, tmp_path / "mine.onnx", "onnx")
+    seen: dict = {}
+    answer_dialog(monkeypatch, "mnist-normalized", seen)
+    assert files_panel(window).open_model(path)
+    qtbot.waitUntil(lambda: "mine.onnx as" in window.statusBar().currentMessage(), timeout=60_000)
+    assert not seen, "the pixel scale was asked"
+    assert window.session.model.meta["foreign"]["input"] == "unit"
 
 
 def test_a_file_that_fits_nothing_is_one_error(window, qtbot, monkeypatch, tmp_path):
     path = tmp_path / "odd.pth"
     torch.save({"w": torch.zeros(7, 3)}, path)
-    answer_dialog(monkeypatch, "unit", {})
+    seen: dict = {}
+    answer_dialog(monkeypatch, "unit", seen)
     errors: list[str] = []
     monkeypatch.setattr(window, "show_error", errors.append)
     panel = files_panel(window)
     assert panel.open_model(path)
     qtbot.waitUntil(lambda: bool(errors), timeout=60_000)
     assert errors[0].startswith(f"{path} fits none of cnndesk's architectures"), errors
+    assert not seen, "asked about its pixels before finding out it cannot open"

@@ -115,19 +115,35 @@ class ModelFilesPanel(Panel):
         return True
 
     def open_foreign_model(self, path: str | Path, input: str | None = None) -> bool:
-        """Ask on which pixels the model was trained (unless ``input`` says), then match it to an architecture in
-        the background (about a second: each variant reads 1,000 test images); False if the user cancelled."""
+        """Read the file in the background far enough to know it opens (a damaged file, one carrying code or one
+        that fits no architecture is said at once, before any question); then ask on which pixels the model was
+        trained, unless ``input`` or the file says; then match it to an architecture in the background (about a
+        second: each variant reads 1,000 test images)."""
+        from cnndesk.engine import inspect_foreign
+
+        path = Path(path)
+        self.shell.status(self.tr("Opening {file}…").format(file=path.name), 0)
+        self._open_task = self.shell.tasks.submit(
+            inspect_foreign, path, name="read model",
+            on_done=lambda declared: self._ask_and_load(path, input, declared), on_error=self._on_open_failed)
+        return True
+
+    def _ask_and_load(self, path: Path, input: str | None, declared: str | None) -> bool:
+        """The file opens: the pixel scale (asked unless given or declared by the file), then the variant search.
+        False if the user cancelled."""
         from cnndesk.engine import load_model
 
         settings = open_settings()
-        if input is None:
+        if input is None and declared is None:
             remembered = settings.value(FOREIGN_INPUT, "unit")
-            dialog = InputScaleDialog(self.shell, Path(path).name, remembered if isinstance(remembered, str) else "")
+            dialog = InputScaleDialog(self.shell, path.name, remembered if isinstance(remembered, str) else "")
             if dialog.exec() != QDialog.DialogCode.Accepted:
+                self.shell.status(self.tr("Nothing opened."), 5000)
                 return False
             input = dialog.choice()
-        settings.setValue(FOREIGN_INPUT, input)
-        self.shell.status(self.tr("Opening {file}: matching it to an architecture…").format(file=Path(path).name), 0)
+        if input is not None:
+            settings.setValue(FOREIGN_INPUT, input)
+        self.shell.status(self.tr("Opening {file}: matching it to an architecture…").format(file=path.name), 0)
         self._open_task = self.shell.tasks.submit(
             load_model, Path(path), "cpu", input, name="open model",
             on_done=lambda loaded, p=Path(path): self._on_foreign_opened(p, loaded),
