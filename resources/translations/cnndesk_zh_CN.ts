@@ -843,6 +843,10 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>“训练”在后台用 MNIST 训练当前模型，实时显示损失和准确率；可随时停止、暂停或继续，并回放各层的变化。“实验”将多个模型或设置排队并对比。“我的数字”保存你画的数字，可用你自己的笔迹测试或微调模型。</translation>
     </message>
     <message>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
         <source>Keys</source>
         <translation>按键</translation>
     </message>
@@ -885,6 +889,10 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     <message>
         <source>Device</source>
         <translation>设备</translation>
+    </message>
+    <message>
+        <source>Draw a digit, see inside a convolutional network, train it live.</source>
+        <translation>画一个数字，看清卷积神经网络的内部，并实时训练它。</translation>
     </message>
     <message>
         <source>About cnndesk</source>

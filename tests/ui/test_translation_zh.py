@@ -193,3 +193,20 @@ def test_a_chinese_system_locale_shows_the_window_in_chinese(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "文件(&F)"
     assert resource_path("fonts", i18n.CJK_FONT).exists()  # shipped with the package, beside the translations
+
+
+def test_no_text_is_translated_inside_an_f_string():
+    """lupdate does not look inside f-strings: a tr() there is never extracted, and shows in English whatever the
+    language (the guide's "Keyboard shortcuts" did)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "cnndesk"
+    hidden = []
+    for source in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Call) and getattr(inner.func, "attr", getattr(inner.func, "id", "")) \
+                            in ("tr", "translate"):
+                        hidden.append(f"{source.relative_to(root.parent)}:{inner.lineno}")
+    assert not hidden, hidden

@@ -105,10 +105,12 @@ class HelpPanel(Panel):
                      "several models or settings and compares them. My digits keeps digits you drew, so you can "
                      "test or fine-tune on your own hand.")),
         ]
-        parts = [f"<h2>{html.escape(self.tr('cnndesk guide'))}</h2>"]
+        # (lupdate does not see a tr() inside an f-string: each text is translated on a line of its own)
+        title, shortcuts = self.tr("cnndesk guide"), self.tr("Keyboard shortcuts")
+        parts = [f"<h2>{html.escape(title)}</h2>"]
         for title, body in sections:
             parts.append(f"<h3>{html.escape(title)}</h3><p>{html.escape(body)}</p>")
-        parts.append(f"<h3>{html.escape(self.tr('Keyboard shortcuts'))}</h3>")
+        parts.append(f"<h3>{html.escape(shortcuts)}</h3>")
         parts.append("<table cellspacing='0' cellpadding='3'>")
         parts.append("<tr><th align='left'>{}</th><th align='left'>{}</th><th align='left'>{}</th></tr>".format(
             *(html.escape(header) for header in (self.tr("Keys"), self.tr("Action"), self.tr("Menu")))))
@@ -159,8 +161,9 @@ class HelpPanel(Panel):
             (self.tr("Device"), self.device_in_use() if torch is not None else self.tr("loading…")),
         ]
         table = "".join(f"<tr><td>{html.escape(name)}</td><td>{html.escape(value)}</td></tr>" for name, value in rows)
+        tagline = self.tr("Draw a digit, see inside a convolutional network, train it live.")
         return (f"<h3>cnndesk {html.escape(CNNDESK_VERSION)}</h3>"
-                f"<p>{html.escape(self.tr('Draw a digit, see inside a convolutional network, train it live.'))}</p>"
+                f"<p>{html.escape(tagline)}</p>"
                 f"<table cellspacing='0' cellpadding='2'>{table}</table>")
 
     def show_about(self) -> None:
