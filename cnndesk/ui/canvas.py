@@ -225,9 +225,12 @@ class DrawingCanvas(QWidget):
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
     def _to_canvas(self, pos: QPointF) -> QPointF:
+        """A widget position in canvas pixels, held inside the canvas: a stroke that runs off its edge follows the
+        edge, as the model is given it (off the canvas it was invisible, yet the model read it)."""
         rect = self._target_rect()
         scale = CANVAS_SIZE / max(rect.width(), 1.0)
-        return QPointF((pos.x() - rect.x()) * scale, (pos.y() - rect.y()) * scale)
+        x, y = (pos.x() - rect.x()) * scale, (pos.y() - rect.y()) * scale
+        return QPointF(min(max(x, 0.0), CANVAS_SIZE), min(max(y, 0.0), CANVAS_SIZE))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

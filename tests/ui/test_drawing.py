@@ -255,3 +255,14 @@ def test_open_image_starts_in_the_folder_of_the_last_image_opened(window, qtbot,
     window.open_image_dialog()
     window.open_image_dialog()
     assert starts[1] == str(tmp_path)  # the first started at home, the second where the image was
+
+
+def test_a_stroke_that_runs_off_the_canvas_is_given_to_the_model_as_shown(window, stroke, qtbot):
+    """Off the canvas the ink was invisible, yet the model read it: a stroke is held to the canvas's edge."""
+    stroke(window.canvas, [(140, 40), (140, 280)])
+    qtbot.waitUntil(lambda: window.session.input is not None, timeout=5000)
+    inside = window.session.input.centred.copy()
+    window.canvas.clear()
+    stroke(window.canvas, [(140, 40), (140, 420)])  # on past the bottom edge: what is past it does not count
+    qtbot.waitUntil(lambda: window.session.input is not None, timeout=5000)
+    assert np.abs(window.session.input.centred - inside).max() < 0.05
