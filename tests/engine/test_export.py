@@ -48,6 +48,11 @@ def test_onnx_holds_standard_operators_only_with_a_max_pool_and_the_normalisatio
     assert "MaxPool" in ops and "Conv" in ops and ({"Sub", "Div"} <= ops)  # normalisation: (x - mean) / std
     batch = graph.input[0].type.tensor_type.shape.dim[0]
     assert batch.dim_param and not batch.dim_value  # a named, free batch axis
+    # Valid for every ONNX tool (Netron, other runtimes), not only onnxruntime: the specification's own checker,
+    # with shape inference; and the file says which pixels it takes.
+    full = onnx.load(str(onnx_file))
+    onnx.checker.check_model(full, full_check=True)
+    assert {entry.key: entry.value for entry in full.metadata_props}.get("cnndesk.input") == "unit"
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
