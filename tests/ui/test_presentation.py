@@ -107,8 +107,9 @@ def map_row_height(window) -> int:
     return round(window.activations.row_rect("conv1").height())
 
 
-def test_the_zoom_scales_the_font_and_the_maps_and_is_remembered(make_window, qtbot, stroke):
+def test_the_zoom_scales_the_font_and_the_maps_and_is_remembered(make_window, qtbot, stroke, monkeypatch):
     window = make_window()
+    monkeypatch.setattr(panel_of(window), "screen_height", lambda: 1080)  # a projector's (offscreen: 800 px)
     stroke(window.canvas, THREE)
     settle(qtbot, 100)
     font, rows = QApplication.font().pointSizeF(), window.activations.rows
@@ -129,6 +130,20 @@ def test_the_zoom_scales_the_font_and_the_maps_and_is_remembered(make_window, qt
 
     again = make_window()
     assert again.zoomActions[1.25].isChecked() and panel_of(again).zoom == 1.25
+
+
+def test_a_zoom_too_large_for_the_screen_is_lowered_to_what_fits_and_said(window, qtbot, stroke, monkeypatch):
+    """×2 on a 1280×720 screen is a 640×360 window's worth of room: it presents at ×1.5, which fits, and says so."""
+    monkeypatch.setattr(panel_of(window), "screen_height", lambda: 720)
+    font = QApplication.font().pointSizeF()
+    present_at(window, qtbot, (1280, 720), zoom=2.0)
+    stroke(window.canvas, THREE)
+    settle(qtbot, 100)
+    assert QApplication.font().pointSizeF() == pytest.approx(1.5 * font)
+    assert "×1.5" in window.statusBar().currentMessage() and "×2" in window.statusBar().currentMessage()
+    problems = layout_problems(window.centralWidget(), "central")
+    assert not problems, "\n".join(problems)
+    assert panel_of(window).zoom == 2.0  # the choice stays, for a larger screen
 
 
 def visible_children(widget: QWidget) -> list[QWidget]:

@@ -25,6 +25,9 @@ from cnndesk.ui.theme import DARK, LIGHT, SYSTEM, THEME_KEY, THEMES, apply_theme
 from .base import VIEW, Panel
 
 ZOOM_KEY = "presentation/zoom"
+# Screen height per unit of zoom: the window at ×z needs about z × 480 px of height for its canvas, prediction
+# and maps (measured at 1280×720, where ×1.5 fits and ×2 does not). A larger zoom is lowered to what the screen takes.
+ZOOM_SCREEN_HEIGHT = 480
 LEAVE_KEY = QKeySequence(Qt.Key.Key_Escape)
 
 
@@ -132,7 +135,7 @@ class PresentationPanel(Panel):
         shell.showFullScreen()
         self.presentAction.setChecked(True)
         self.leaveAction.setEnabled(True)
-        shell.status(self.tr("Presentation mode: F11 or Esc leaves it; double-click a map to enlarge it."), 8000)
+        self._announce()
 
     def leave(self) -> None:
         """The window exactly as it was before: font, state, geometry, splitters."""
@@ -170,18 +173,40 @@ class PresentationPanel(Panel):
         open_settings().setValue(ZOOM_KEY, zoom)
         if self.presenting:
             self._apply_zoom()
+            self._announce()
+
+    def screen_height(self) -> int:
+        """The height in pixels of the screen the window is on (presentation mode fills it)."""
+        screen = self.shell.screen() or QGuiApplication.primaryScreen()
+        return screen.geometry().height() if screen is not None else 1080
+
+    def effective_zoom(self) -> float:
+        """The chosen zoom, lowered to what the screen has room for (never below ×1)."""
+        return max(1.0, min(self.zoom, self.screen_height() / ZOOM_SCREEN_HEIGHT))
 
     def _apply_zoom(self) -> None:
         assert self._saved is not None
+        zoom = self.effective_zoom()
         font = QFont(self._saved.font)
         if font.pointSizeF() > 0:
-            font.setPointSizeF(font.pointSizeF() * self.zoom)
+            font.setPointSizeF(font.pointSizeF() * zoom)
         else:  # a font sized in pixels
-            font.setPixelSize(round(font.pixelSize() * self.zoom))
+            font.setPixelSize(round(font.pixelSize() * zoom))
         QApplication.instance().setFont(font)
-        presentation().set_state(True, self.zoom)
+        presentation().set_state(True, zoom)
         self.restyle()
         self._fit_bottom()
+
+    def _announce(self) -> None:
+        zoom = self.effective_zoom()
+        if zoom < self.zoom:
+            self.shell.status(self.tr("Presentation mode at ×{shown} (×{chosen} needs a taller screen than this one, "
+                                      "{height} pixels): F11 or Esc leaves it; double-click a map to enlarge it.")
+                              .format(shown=f"{zoom:.3g}", chosen=f"{self.zoom:g}", height=self.screen_height()),
+                              10000)
+        else:
+            self.shell.status(self.tr("Presentation mode: F11 or Esc leaves it; double-click a map to enlarge it."),
+                              8000)
 
     def _fit_bottom(self) -> None:
         """The bottom tabs (training, experiments…) where the screen has room for them under the maps at this
