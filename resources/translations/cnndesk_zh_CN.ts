@@ -1443,8 +1443,8 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>深色(&amp;D)</translation>
     </message>
     <message>
-        <source>Presentation mode at ×{shown} (×{chosen} needs a taller screen than this one, {height} pixels): F11 or Esc leaves it; double-click a map to enlarge it.</source>
-        <translation>演示模式 ×{shown}（×{chosen} 需要比当前更高的屏幕，当前为 {height} 像素）：按 F11 或 Esc 退出；双击特征图可放大。</translation>
+        <source>Presentation at ×{shown}: ×{chosen} needs a screen taller than {height} px. F11 or Esc leaves it.</source>
+        <translation>演示模式 ×{shown}：×{chosen} 需要高于 {height} 像素的屏幕。按 F11 或 Esc 退出。</translation>
     </message>
     <message>
         <source>Presentation mode: F11 or Esc leaves it; double-click a map to enlarge it.</source>

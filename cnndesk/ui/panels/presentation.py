@@ -200,8 +200,8 @@ class PresentationPanel(Panel):
     def _announce(self) -> None:
         zoom = self.effective_zoom()
         if zoom < self.zoom:
-            self.shell.status(self.tr("Presentation mode at ×{shown} (×{chosen} needs a taller screen than this one, "
-                                      "{height} pixels): F11 or Esc leaves it; double-click a map to enlarge it.")
+            self.shell.status(self.tr("Presentation at ×{shown}: ×{chosen} needs a screen taller than {height} px. "
+                                      "F11 or Esc leaves it.")
                               .format(shown=f"{zoom:.3g}", chosen=f"{self.zoom:g}", height=self.screen_height()),
                               10000)
         else:
