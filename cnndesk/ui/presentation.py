@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -92,6 +93,10 @@ def is_dark(palette: QPalette | None = None) -> bool:
 # original size or width is kept on it the first time it is seen, so that styling again (another zoom, leaving the
 # mode) always starts from what the view made, never from an earlier scaling.
 _BASE = "_cnndesk_base"
+# pyqtgraph's starting room for an axis's tick texts (AxisItem.textWidth, textHeight). It grows with the texts and
+# shrinks only by more than 10 px: set back here, an axis measures again in the current font (left at presentation
+# mode's, the probability bars' digits sat 9 px to the right after it).
+AXIS_TEXT_ROOM = (30, 18)
 
 
 def _scaled_size(size: str, scale: float) -> str:
@@ -107,6 +112,9 @@ def _style_label(label: pg.LabelItem, scale: float) -> None:
     if base["size"] is not None:
         options["size"] = _scaled_size(base["size"], scale)
     label.setText(label.text, **options)  # also picks up the foreground colour when the label has none of its own
+    # Its minimum follows the text; its size is the layout's, which keeps a larger one until told (legends, the
+    # model input's step titles stayed at presentation mode's size).
+    label.resize(label.effectiveSizeHint(Qt.SizeHint.PreferredSize))
 
 
 def _style_axis(axis: pg.AxisItem, font: QFont, foreground: str) -> None:
@@ -117,7 +125,10 @@ def _style_axis(axis: pg.AxisItem, font: QFont, foreground: str) -> None:
         axis.setPen(foreground)
         axis.setTextPen(foreground)
     axis._updateLabel()
+    axis.textWidth, axis.textHeight = AXIS_TEXT_ROOM
     axis._updateWidth() if axis.orientation in ("left", "right") else axis._updateHeight()
+    axis.picture = None  # drawn (and measured) again
+    axis.update()
 
 
 def _is_default_colour(pen) -> bool:
@@ -266,6 +277,18 @@ def style_graphics(root: QWidget) -> None:
                 _style_fill(item)
             elif isinstance(item, pg.LegendItem):
                 _style_legend(item)
+        for item in view.scene().items():  # once their labels have their sizes
+            if isinstance(item, pg.LegendItem):
+                item.updateSize()
+    # Each view lays its items out again in its own size once they have their new minimums (a layout grown for
+    # presentation mode's text is otherwise kept, wider than the view: the model input's steps ran off its edge).
+    QTimer.singleShot(0, lambda: _fit_views(views))
+
+
+def _fit_views(views: list[pg.GraphicsView]) -> None:
+    for view in views:
+        if shiboken6.isValid(view) and not view.closed:
+            pg.GraphicsView.resizeEvent(view, None)
 
 
 __all__ = ["DEFAULT_ZOOM", "MIN_PLOT_CONTRAST", "ZOOMS", "Presentation", "colours", "contrast_ratio",

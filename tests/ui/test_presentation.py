@@ -66,8 +66,10 @@ def widget_geometries(window) -> dict[str, QRect]:
     return found
 
 
-def test_f11_enters_full_screen_and_f11_or_esc_restores_the_window_exactly(window, qtbot):
-    settle(qtbot)
+def test_f11_enters_full_screen_and_f11_or_esc_restores_the_window_exactly(window, qtbot, stroke):
+    stroke(window.canvas, THREE)
+    settle(qtbot, 200)
+    picture = window.grab().toImage()  # (first: grabbing lays out the pages not shown too)
     geometry, splitters, font = QRect(window.geometry()), splitter_states(window), QApplication.font()
     widgets = widget_geometries(window)
     QTest.keyClick(window, Qt.Key.Key_F11)
@@ -84,6 +86,11 @@ def test_f11_enters_full_screen_and_f11_or_esc_restores_the_window_exactly(windo
              if widget_geometries(window).get(name) != before}
     assert not moved, moved
     assert "F11" not in window.statusBar().currentMessage()
+    # ...and inside the plots too (axes, legends, the model input's steps kept presentation mode's room): the
+    # window looks exactly as it did, pixel for pixel.
+    settle(qtbot, 200)
+    after = window.grab().toImage()
+    assert after == picture, "the window does not look as it did before presentation mode"
 
     window.presentAction.trigger()
     settle(qtbot)

@@ -151,13 +151,13 @@ class PresentationPanel(Panel):
         shell.setWindowState(saved.state)
         if not saved.state & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
             shell.setGeometry(saved.geometry)
+        self.restyle()  # (first: the plots' own layouts are fitted again on the next turn, before the splitters)
         self._restore_splitters(saved.splitters)
         # Again once the window has its size back: a resize after restoreState spreads the change over the panes.
         QTimer.singleShot(0, lambda: self._restore_splitters(saved.splitters))
         self.presentAction.setChecked(False)
         self.leaveAction.setEnabled(False)
         self.shell.statusBar().clearMessage()  # "F11 or Esc leaves it" and the like no longer hold
-        self.restyle()
 
     def _restore_splitters(self, states: dict[str, QByteArray]) -> None:
         if self.presenting:  # entered again meanwhile
