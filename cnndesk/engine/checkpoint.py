@@ -195,6 +195,15 @@ def _not_safetensors(path: Path) -> str:
         return (f"{path} is a model from elsewhere ({'ONNX' if path.suffix.lower() == '.onnx' else 'torch.save'}), "
                 "not a cnndesk checkpoint: it holds weights only, without the training record and history a "
                 "cnndesk checkpoint keeps.")
+    if start.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path):
+                pass
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return (f"{path} is a damaged zip archive, cut short or altered (a torch.save file not written or "
+                    "copied to its end?): cnndesk cannot read it.")
     if start.startswith(_TORCH_SAVE_MAGIC):
         # (torch.save's own files are read by engine.foreign, with weights_only: what is left here is a bare pickle
         # or a zip that torch.save did not write)

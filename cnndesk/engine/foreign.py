@@ -316,6 +316,12 @@ def _read_onnx(path: Path) -> tuple[list[tuple[str, torch.Tensor]], Any, str | N
         raise CnndeskError(f"{path} is not an MNIST model: cnndesk needs one input N×1×28×28 and one output N×10, "
                            f"it has {shapes}.")
 
+    for tensor in graph.initializer:  # weights kept beside the file (torch.onnx.export writes model.onnx.data)
+        location = next((entry.value for entry in tensor.external_data if entry.key == "location"), None)
+        if location is not None and not (path.parent / location).is_file():
+            raise CnndeskError(f"{path} keeps its weights in a second file, {location}, which is not beside it: "
+                               "copy the two files together.")
+
     def weight(name: str, transpose: bool = False) -> tuple[str, torch.Tensor] | None:
         if name not in initializers:
             return None

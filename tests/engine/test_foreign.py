@@ -317,3 +317,18 @@ def test_the_command_line_refuses_input_for_its_own_checkpoints(capsys):
 
     assert main(["inspect", "--test-index", "0", "--layer", "conv1", "--cell", "0,1,1", "--input", "unit"]) == 2
     assert "cnndesk: error:" in capsys.readouterr().err
+
+
+def test_an_onnx_file_without_the_weights_file_beside_it_is_one_sentence(blitz, tmp_path):
+    """torch.onnx.export may keep the weights in model.onnx.data: the .onnx copied alone is named as such, not a
+    traceback from deep inside onnx."""
+    folder, alone = tmp_path / "export", tmp_path / "alone"
+    folder.mkdir()
+    alone.mkdir()
+    torch.onnx.export(blitz.eval(), (torch.zeros(1, 1, 28, 28),), str(folder / "net.onnx"), dynamo=True,
+                      external_data=True)
+    assert (folder / "net.onnx.data").is_file()
+    (alone / "net.onnx").write_bytes((folder / "net.onnx").read_bytes())
+    with pytest.raises(CnndeskError, match=r"keeps its weights in a second file, net\.onnx\.data, which is not "
+                                           r"beside it"):
+        load_model(alone / "net.onnx")
