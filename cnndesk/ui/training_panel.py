@@ -491,6 +491,26 @@ class TrainingPanel(QWidget):
             if x is not None:
                 mark.setValue(x)
 
+    def show_record(self, name: str, epochs: list[EpochMetrics], steps_per_epoch: int | None) -> None:
+        """How a saved model was trained, from its checkpoint: accuracy per epoch, and each epoch's mean training
+        loss at the step it ended (the file keeps no per-batch loss)."""
+        self.reset_curves()
+        if not epochs:
+            self.statusLabel.setText(self.tr("Ready"))
+            return
+        last = max(m.epoch for m in epochs)
+        self.accuracyPlot.setXRange(0.5, last + 0.5, padding=0)
+        step = max(1, last // 10)
+        self.accuracyPlot.getAxis("bottom").setTickSpacing(major=step, minor=step)
+        for metrics in epochs:
+            self.add_epoch(metrics)
+        if steps_per_epoch:
+            steps = np.array([m.epoch * steps_per_epoch for m in epochs], np.float64)
+            self.smoothLoss.extend(steps, np.array([m.train_loss for m in epochs], np.float64))
+            self.lossPlot.setXRange(0, last * steps_per_epoch, padding=0.01)
+        self.statusLabel.setText(self.tr("{model} as saved: {epochs} epochs, the accuracy of each and its mean loss "
+                                         "(the file keeps no per-batch loss).").format(model=name, epochs=last))
+
     def add_epoch(self, metrics: EpochMetrics) -> None:
         x = np.array([metrics.epoch], np.float64)
         self.trainAccuracy.extend(x, np.array([metrics.train_accuracy]))

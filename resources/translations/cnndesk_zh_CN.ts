@@ -2216,6 +2216,10 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <source>Epoch {epoch}/{epochs} · batch {batch}/{batches} · loss {loss} · {speed} samples/s · ETA {eta}</source>
         <translation>轮次 {epoch}/{epochs} · 批次 {batch}/{batches} · 损失 {loss} · {speed} 样本/秒 · 剩余 {eta}</translation>
     </message>
+    <message>
+        <source>{model} as saved: {epochs} epochs, the accuracy of each and its mean loss (the file keeps no per-batch loss).</source>
+        <translation>已保存的 {model}：共 {epochs} 轮，显示每轮的准确率和平均损失（文件中不保存每批的损失）。</translation>
+    </message>
 </context>
 <context>
     <name>TrainingTab</name>

@@ -93,8 +93,29 @@ def test_the_step_is_marked_only_on_the_curves_of_the_run_replayed(window, qtbot
     other = tmp_path / "another-run.safetensors"  # (another run's file, as far as the curves know)
     shutil.copy(outcome.checkpoint, other)
     window.session.open_model(other)
+    # The curves are the opened file's own record now (its epochs' accuracy and mean loss), marked there.
+    assert window.trainingPanel.testAccuracy.size == 1
     window.historySlider.setValue(1)
-    assert window.session.snapshot == 1 and not window.trainingPanel.snapshotMarks[0].isVisible()
+    assert window.session.snapshot == 1 and window.trainingPanel.snapshotMarks[0].isVisible()
+
+
+def test_a_checkpoint_opened_in_a_new_window_brings_its_curves(window, make_window, qtbot, stroke):
+    """After a restart (the language, a crash) or File → Open: how the model was trained is on the plots again —
+    each epoch's accuracy, its mean loss at the step it ended — and the replay marks its steps on them."""
+    outcome = _train(window, qtbot, stroke, epochs=2)
+    record = window.session.model.meta["metrics"]["history"]
+    later = make_window(checkpoint=str(outcome.checkpoint))
+    panel = later.trainingPanel
+    epochs, test_accuracy = panel.testAccuracy.item.getData()
+    np.testing.assert_allclose(epochs, [1, 2])
+    np.testing.assert_allclose(test_accuracy, [entry["test_accuracy"] for entry in record])
+    steps, losses = panel.smoothLoss.item.getData()
+    history = later.session.history
+    assert steps[-1] == history[-1].step  # the last epoch ends where the last snapshot was taken
+    np.testing.assert_allclose(losses, [entry["train_loss"] for entry in record])
+    assert "2 epochs" in panel.statusLabel.text()
+    later.historySlider.setValue(1)
+    assert panel.snapshotMarks[0].isVisible() and panel.snapshotMarks[0].value() == history[1].step
 
 
 def test_my_digits_gives_the_snapshot_s_own_mnist_figure_during_the_replay(window, qtbot, stroke):

@@ -64,8 +64,31 @@ class TrainingTab(Panel):
         runner.finished.connect(self._on_run_finished)
         runner.history.connect(self.session.run_history)
         self.session.snapshot_changed.connect(self._mark_snapshot)
+        self.session.model_changed.connect(self._show_record)
         runner.runningChanged.connect(self._update_controls)
         super().engine_ready()
+
+    def _show_record(self, current) -> None:
+        """A model opened (not the one a run just trained, whose live curves stay): its training record from its
+        checkpoint, so that its curves — and the replay's marks on them — are there after a restart too."""
+        from cnndesk.engine import EpochMetrics
+
+        if self.session.following_run or self.shell.runner.is_running() or \
+                (current.path is not None and current.path == self._curves_saved_to):
+            return
+        epochs = []
+        for entry in current.meta.get("metrics", {}).get("history") or []:
+            try:
+                epochs.append(EpochMetrics(**entry))
+            except TypeError:  # a record of another shape: not shown
+                epochs = []
+                break
+        history = self.session.history
+        last = history[-1] if history else None
+        steps_per_epoch = round(last.step / last.epoch) if last is not None and last.epoch > 0 else None
+        self.trainingPanel.show_record(current.name, epochs, steps_per_epoch)
+        self._curves_saved_to = current.path if epochs else None
+        self._mark_snapshot(None)
 
     def engine_widget(self) -> QWidget | None:
         return self.trainingPanel
