@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -34,6 +35,7 @@ from cnndesk.locations import STARTING_MODEL, data_dir, folder_problem, pretrain
 from cnndesk.session import text
 from cnndesk.session.state import CurrentModel, Session
 
+from .elided_label import ElidedLabel
 from .panels.attribution import AttributionPanel
 from .panels.base import BOTTOM, BOTTOM_CORNER, DRAW, EDIT, FILE, HELP, INSPECT, MENUS, PREDICT, TRAINING, VIEW, Panel
 from .panels.drawing import DrawingPanel
@@ -64,6 +66,7 @@ PREDICT_THREADS = 1  # torch intra-op threads of the GUI thread
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 TRAINING_PANEL_ROWS = 12  # the bottom pages' height in spin-box heights, rounded up (the tallest, Experiments)
 TASKS_SHUTDOWN_S = 10  # how long closing waits for a background task other than the import
+MODEL_STATUS_CHARS = 56  # the current model's line in the status bar, at most (average characters)
 TASK_ERROR_CHARS = 160  # a failed background task's message in the status bar, cut to one short line
 # Imported by the preload, after the engine and before any training thread starts: torch.optim imports
 # torch._dynamo (~1 s) the first time an optimizer is made, and torchvision reads MNIST the first time ever.
@@ -210,7 +213,9 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 2)
         main.setSizes([560, 340])
         self.setCentralWidget(main)
-        self.modelStatus = QLabel()
+        # Cut short where it would crowd out the status bar's messages (the whole text in its tooltip).
+        self.modelStatus = ElidedLabel(objectName="modelStatus", preferred_chars=MODEL_STATUS_CHARS)
+        self.modelStatus.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)  # its hint: room
         self.statusBar().addPermanentWidget(self.modelStatus)
 
     def _build_menus(self) -> None:

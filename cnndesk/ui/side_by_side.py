@@ -11,8 +11,8 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from .activations import ActivationsView
+from .elided_label import ElidedLabel
 from .predictions import PredictionLabel, ProbabilityBars
 from .presentation import presentation
 
@@ -61,34 +62,6 @@ def shift_image(image: np.ndarray, right: int, down: int) -> np.ndarray:
 def layer_text(layer: LayerActivation) -> str:
     """A layer as the combo lists it: its label and output shape, as the Every layer tab titles it."""
     return f"{layer.label}  {list(layer.shape)}"
-
-
-class ElidedLabel(QLabel):
-    """One line of plain text, cut short with "…" where the room ends (it never widens its layout); the whole text
-    is its tooltip."""
-
-    def __init__(self, objectName: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent, objectName=objectName)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance("mmmm…"), super().minimumSizeHint().height())
-
-    def sizeHint(self) -> QSize:
-        return QSize(min(super().sizeHint().width(), 12 * self.fontMetrics().averageCharWidth()),
-                     super().sizeHint().height())
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
-        self.style().drawItemText(painter, rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
-                                  self.palette(), self.isEnabled(), shown, self.foregroundRole())
 
 
 class LayerView(ActivationsView):

@@ -53,9 +53,12 @@ def test_digits_kept_by_key_and_button_are_read_and_counted(window, stroke, qtbo
     assert window.digitGallery.count() == 2
     assert "50.0% of your 2 digits" in window.myDigitsAccuracy.text()
     wrong = next(window.digitGallery.item(i) for i in range(2) if window.digitGallery.item(i).text() == "1 → 7")
+    assert not window.deleteButton.isEnabled()  # nothing selected: nothing to delete
     wrong.setSelected(True)
+    assert window.deleteButton.isEnabled()
     window.deleteButton.click()
     assert window.digitGallery.count() == 1 and not any((tmp_path / "my-digits" / "1").iterdir())
+    assert not window.deleteButton.isEnabled()
 
 
 def test_keeping_an_empty_canvas_keeps_nothing(window, qtbot, tmp_path):

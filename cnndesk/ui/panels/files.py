@@ -172,7 +172,10 @@ class ModelFilesPanel(Panel):
 
     def open_model_dialog(self) -> None:
         filters = ";;".join(QCoreApplication.translate("ModelFilesPanel", text) for text in OPEN_FILTERS)
-        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open model"), str(checkpoints_dir()), filters)
+        folder = checkpoints_dir()
+        # (a folder that does not exist yet — nothing trained so far — would be offered as a file name)
+        start = str(folder) if folder.is_dir() else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self.shell, self.tr("Open model"), start, filters)
         if path:
             self.open_model(path)
 

@@ -99,6 +99,10 @@ class HelpPanel(Panel):
             (self.tr("Summary and Side by side"),
              self.tr("Summary lists the layers with their output shapes and parameters. Side by side pins a model "
                      "and shows it next to the current one on the same digit (for example a CNN against an MLP).")),
+            (self.tr("Keeping your own digits"),
+             self.tr("With a digit drawn, press its key (0–9) on the canvas: the drawing is kept in My digits as "
+                     "that digit (the status bar says where). My digits shows them with what the model reads; "
+                     "select one there and press Delete to remove it.")),
             (self.tr("Training, Experiments and My digits"),
              self.tr("Training trains the current model on MNIST in the background with live loss and accuracy; "
                      "stop, pause or resume at any time, and replay how the layers changed. Experiments queues "

@@ -163,6 +163,9 @@ class MyDigitsTab(Panel):
         # Delete in the gallery deletes digits: the key is claimed before the window's Delete (Clear canvas) sees it
         # (two shortcuts for one key would be ambiguous, and neither would run).
         self.digitGallery.installEventFilter(self)
+        self.deleteButton.setEnabled(False)  # until digits are selected
+        self.digitGallery.itemSelectionChanged.connect(
+            lambda: self.deleteButton.setEnabled(bool(self.digitGallery.selectedItems())))
         box = QVBoxLayout(self.myDigits)
         box.addLayout(buttons)
         box.addLayout(accuracy)
