@@ -835,6 +835,14 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>“摘要”列出各层及其输出形状和参数。“并排对比”固定一个模型，并在同一个数字上与当前模型并排显示（例如 CNN 对比 MLP）。</translation>
     </message>
     <message>
+        <source>Keeping your own digits</source>
+        <translation>保存你自己的数字</translation>
+    </message>
+    <message>
+        <source>With a digit drawn, press its key (0–9) on the canvas: the drawing is kept in My digits as that digit (the status bar says where). My digits shows them with what the model reads; select one there and press Delete to remove it.</source>
+        <translation>画好一个数字后，在画布上按下它对应的数字键（0–9）：这幅画会作为该数字保存到“我的数字”（状态栏会显示保存位置）。“我的数字”会显示它们以及模型的识别结果；在那里选中一个并按 Delete 即可删除。</translation>
+    </message>
+    <message>
         <source>Training, Experiments and My digits</source>
         <translation>训练、实验与我的数字</translation>
     </message>
@@ -969,7 +977,7 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
     </message>
     <message>
         <source>cnndesk will be in {language} the next time it starts. Restart now?</source>
-        <translation>下次启动时 cnndesk 将使用{language}。现在重新启动吗？</translation>
+        <translation>下次启动时 cnndesk 将使用 {language}。现在重新启动吗？</translation>
     </message>
     <message>
         <source>Restart</source>
