@@ -106,6 +106,15 @@ def translated_characters(messages: list[Message]) -> set[str]:
     return {char for message in messages if message.finished for char in message.translation if char.isprintable()}
 
 
+def missing_glyphs(messages: list[Message], font_file: Path = FONT_FILE) -> list[str]:
+    """The translations' characters the bundled font subset does not draw (run with --font to add them)."""
+    from PySide6.QtGui import QGuiApplication, QRawFont
+
+    _app = QGuiApplication.instance() or QGuiApplication(["translations", "-platform", "offscreen"])
+    font = QRawFont(str(font_file), 12)
+    return sorted(char for char in translated_characters(messages) if not font.supportsCharacter(ord(char)))
+
+
 def qm_is_current(ts_file: Path = TS_FILE, qm_file: Path = QM_FILE) -> bool:
     """Whether ``qm_file`` is what compiling ``ts_file`` gives now (lrelease's output is deterministic)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -180,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             found.append(f"{TS_FILE.name} is not up to date with the sources: run scripts/translations.py")
         if not qm_is_current():
             found.append(f"{QM_FILE.name} is not compiled from {TS_FILE.name}: run scripts/translations.py")
+        if missing := missing_glyphs(read_messages(TS_FILE)):
+            found.append(f"{FONT_FILE.name} lacks {''.join(missing)}: run scripts/translations.py --font")
         print("\n".join(found) or "every text is translated")
         return 1 if found else 0
     print(lupdate(TS_FILE).strip())
@@ -188,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(found))
     print(lrelease(TS_FILE, QM_FILE).strip())
     print(f"{len(messages) - len(found)} of {len(messages)} texts translated")
+    if missing := missing_glyphs(messages):
+        print(f"{FONT_FILE.name} lacks {''.join(missing)}: run scripts/translations.py --font")
+        return 1
     return 1 if found else 0
 
 
