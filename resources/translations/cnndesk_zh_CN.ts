@@ -1813,6 +1813,10 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <source>Summary</source>
         <translation>摘要</translation>
     </message>
+    <message>
+        <source>in the ONNX graph: not counted here</source>
+        <translation>在 ONNX 图中：此处不计算</translation>
+    </message>
 </context>
 <context>
     <name>SummaryView</name>

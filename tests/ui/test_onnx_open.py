@@ -89,6 +89,11 @@ def test_an_onnx_model_without_an_architecture_opens_predicts_and_says_what_it_c
     assert window.session.selection is None and window.cellExplainer.isHidden()
     assert "onnxruntime" in window.cellValue.text()
 
+    # Summary: names and shapes; no parameter count of 0 where the weights are in the ONNX graph.
+    table = window.summaryView
+    assert table.item(0, 0).text() == "conv1"
+    assert all(table.item(row, 3).text() == "—" for row in range(table.rowCount()) if table.item(row, 3))
+
     # Filters and Why?: empty, with the reason; occlusion, which needs no gradients, still works.
     show_tab(window, qtbot, "Filters", window.filterPages)
     assert window.filtersView.rows == [] and "runs in onnxruntime" in window.filtersView.hoverLabel.text()

@@ -15,6 +15,7 @@ from cnndesk.ui.summary_view import SummaryView
 from .base import INSPECT, Panel
 
 RECEPTIVE_FIELD_COLUMN = 6  # (the summary's last column)
+UNKNOWN_WITHOUT_WEIGHTS = (3, 4, 5, RECEPTIVE_FIELD_COLUMN)  # parameters, mult-adds, the formula, receptive field
 
 
 class LayersPanel(Panel):
@@ -139,9 +140,13 @@ class SummaryPanel(Panel):
     def _show_model(self, network) -> None:
         self.summaryView.show_model(network)
         if not self.session.has_weights:
-            # An onnxruntime model's layers carry no kernel sizes: its receptive fields are not known (the summary
-            # would count 1×1); its names, operations and shapes are.
+            # An onnxruntime model's layers carry no PyTorch weights nor kernel sizes: its parameters, mult-adds and
+            # receptive fields are not known here (the summary would count 0 and 1×1); its names, operations and
+            # shapes are.
+            unknown = self.tr("in the ONNX graph: not counted here")
             for row in range(self.summaryView.rowCount()):
-                item = self.summaryView.item(row, RECEPTIVE_FIELD_COLUMN)
-                if item is not None:
-                    item.setText("")
+                for column in UNKNOWN_WITHOUT_WEIGHTS:
+                    item = self.summaryView.item(row, column)
+                    if item is not None:
+                        item.setText("—" if column != RECEPTIVE_FIELD_COLUMN else "")
+                        item.setToolTip(unknown)
