@@ -926,8 +926,8 @@ Update ratio: how much of a layer&apos;s weights one step changes; about 1e-3 is
         <translation>MNIST 归一化：ToTensor() 之后再 Normalize((0.1307,), (0.3081,))</translation>
     </message>
     <message>
-        <source>cnndesk then matches its tensors to an architecture and tries each activation and pooling on 1,000 MNIST test images.</source>
-        <translation>cnndesk 随后按张量匹配网络结构，并在 1,000 张 MNIST 测试图像上逐一尝试各种激活函数和池化方式。</translation>
+        <source>cnndesk then matches its tensors to an architecture and tries each activation and pooling on 1,000 MNIST test images; an ONNX file that fits none runs in onnxruntime.</source>
+        <translation>cnndesk 随后按张量匹配网络结构，并在 1,000 张 MNIST 测试图像上逐一尝试各种激活函数和池化方式；不符合任何结构的 ONNX 文件将在 onnxruntime 中运行。</translation>
     </message>
 </context>
 <context>

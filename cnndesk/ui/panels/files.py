@@ -56,7 +56,7 @@ class InputScaleDialog(QDialog):
             layout.addWidget(button)
         (self.normalizedButton if chosen == "mnist-normalized" else self.unitButton).setChecked(True)
         note = QLabel(self.tr("cnndesk then matches its tensors to an architecture and tries each activation and "
-                              "pooling on 1,000 MNIST test images."))
+                              "pooling on 1,000 MNIST test images; an ONNX file that fits none runs in onnxruntime."))
         note.setWordWrap(True)
         layout.addWidget(note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
