@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from .activations import ActivationsView
 from .elided_label import ElidedLabel
 from .predictions import PredictionLabel, ProbabilityBars
-from .presentation import presentation
+from .presentation import is_dark, presentation
 
 if TYPE_CHECKING:
     from cnndesk.engine.inspect import Inspection, LayerActivation
@@ -146,7 +146,7 @@ class ModelColumn(QWidget):
         self.title = ElidedLabel(objectName=f"{name}Title")
         self.emptyLabel = QLabel(objectName=f"{name}Empty", wordWrap=True,
                                  alignment=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        self.emptyLabel.setStyleSheet("color: #666; padding: 8px 4px;")
+        self.emptyLabel.setStyleSheet("color: palette(placeholder-text); padding: 8px 4px;")  # (either theme)
         # Never taller than the room it is given (its message is short enough for a 250×150 px column).
         self.emptyLabel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.prediction = CompactPrediction()
@@ -305,7 +305,6 @@ class SideBySideView(QWidget):
         self.centreButton.clicked.connect(lambda: self.set_shift(0, 0))
         self.movedInput = QLabel(objectName="movedInput")
         self.movedInput.setFixedSize(28 * THUMBNAIL_SCALE + 2, 28 * THUMBNAIL_SCALE + 2)
-        self.movedInput.setStyleSheet("border: 1px solid #999; background: white;")
         self.movedInput.setToolTip(self.tr("The 28×28 input both models see"))
         move = QHBoxLayout()
         move.setSpacing(4)
@@ -327,7 +326,6 @@ class SideBySideView(QWidget):
         controls.setColumnStretch(0, 1)
 
         self.explanation = QLabel(objectName="sideBySideExplanation", wordWrap=True)
-        self.explanation.setStyleSheet("color: #444;")
         self.explanation.hide()
 
         layout = QVBoxLayout(self)
@@ -397,13 +395,22 @@ class SideBySideView(QWidget):
         self.shiftChanged.emit()
 
     def show_input(self, image: np.ndarray | None) -> None:
-        """The moved 28×28 input, dark ink on white as on paper (None: blank)."""
-        pixels = np.full((28, 28), 255, np.uint8) if image is None else \
-            np.round(255 - np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+        """The moved 28×28 input, dark ink on white as on paper — in the dark theme white on black, as MNIST is, like
+        the model input's steps (None: blank)."""
+        self._shown_input = image
+        ink = np.zeros((28, 28), np.float32) if image is None else np.clip(image, 0.0, 1.0)
+        dark = is_dark(self.palette())
+        pixels = np.round((ink if dark else 1.0 - ink) * 255).astype(np.uint8)
+        self.movedInput.setStyleSheet(f"border: 1px solid #999; background: {'black' if dark else 'white'};")
         picture = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
         self.movedInput.setPixmap(QPixmap.fromImage(picture).scaled(
             28 * THUMBNAIL_SCALE, 28 * THUMBNAIL_SCALE, Qt.AspectRatioMode.IgnoreAspectRatio,
             Qt.TransformationMode.FastTransformation))  # sharp pixels: they are what the models see
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_shown_input"):  # the theme: ink and paper
+            self.show_input(self._shown_input)
 
     def show_explanation(self, text: str) -> None:
         self.explanation.setText(text)

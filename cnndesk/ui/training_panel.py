@@ -87,6 +87,17 @@ def device_name(device: str) -> str:
     return QCoreApplication.translate("TrainingPanel", "Auto") if device == "auto" else device.upper()
 
 
+MAX_EPOCH_TICKS = 8  # numbered epochs on the accuracy plot's axis: more run into each other in its narrow width
+
+
+def epoch_tick_step(epochs: int) -> int:
+    """Every how many epochs the accuracy plot numbers one: 1 up to MAX_EPOCH_TICKS epochs, then 2, 5, 10…"""
+    for step in (1, 2, 5, 10, 20, 50, 100):
+        if epochs <= step * MAX_EPOCH_TICKS:
+            return step
+    return max(1, epochs // MAX_EPOCH_TICKS)
+
+
 class GrowingCurve:
     """A curve whose arrays grow by doubling; the plot gets views, never rebuilt lists."""
 
@@ -458,7 +469,7 @@ class TrainingPanel(QWidget):
         # Whole epochs on the x axis, the full run in view from the start.
         self.accuracyPlot.setXRange(0.5, self._epochs_total + 0.5, padding=0)
         axis = self.accuracyPlot.getAxis("bottom")
-        step = max(1, self._epochs_total // 10)
+        step = epoch_tick_step(self._epochs_total)
         axis.setTickSpacing(major=step, minor=step)
         text = self.tr("Training {model} ({params} parameters) on {device}: {images} images, {batches} batches per "
                        "epoch").format(model=info.config.model, params=f"{info.params:,}",
@@ -500,7 +511,7 @@ class TrainingPanel(QWidget):
             return
         last = max(m.epoch for m in epochs)
         self.accuracyPlot.setXRange(0.5, last + 0.5, padding=0)
-        step = max(1, last // 10)
+        step = epoch_tick_step(last)
         self.accuracyPlot.getAxis("bottom").setTickSpacing(major=step, minor=step)
         for metrics in epochs:
             self.add_epoch(metrics)

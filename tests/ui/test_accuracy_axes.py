@@ -44,3 +44,13 @@ def test_the_experiments_accuracy_axis_stays_within_0_and_1_and_an_empty_plot_re
     view.clear_results()
     qtbot.wait(50)
     assert y_range(view.accuracyPlot) == (0.0, 1.0)
+
+
+def test_the_epoch_axis_numbers_at_most_eight_epochs():
+    """16 epochs numbered one by one ran into each other ("9101112") in the accuracy plot's width."""
+    from cnndesk.ui.training_panel import MAX_EPOCH_TICKS, epoch_tick_step
+
+    for epochs in (1, 2, 8, 9, 16, 32, 100, 1000):
+        step = epoch_tick_step(epochs)
+        assert step >= 1 and epochs / step <= MAX_EPOCH_TICKS
+    assert epoch_tick_step(8) == 1 and epoch_tick_step(16) == 2
