@@ -17,6 +17,7 @@ THEME_KEY = "view/theme"  # in the settings: one of THEMES
 
 WINDOW = QColor(53, 53, 53)
 BASE = QColor(35, 35, 35)
+MENU_CHECK_BOX = QColor(72, 72, 72)  # menus (Fusion fills them and their check boxes with Base)
 TEXT = QColor(230, 230, 230)
 # Disabled text: a mid grey that still reads on the dark window (contrast ~3:1) yet is plainly not enabled text.
 # Fusion's dark palette (Qt 6.5+) uses the same idea; Qt's default disabled colours, derived for a light palette,
@@ -56,6 +57,14 @@ def dark_palette() -> QPalette:
     return palette
 
 
+def dark_menu_palette() -> QPalette:
+    """The dark palette for menus: Fusion draws a menu's check box filled with Base and edged in a darker Window, so
+    on the dark menu an unchecked box (View → Presentation mode) all but vanished; a lighter Base shows it."""
+    palette = dark_palette()
+    palette.setColor(QPalette.ColorRole.Base, MENU_CHECK_BOX)
+    return palette
+
+
 def wants_dark(choice: str) -> bool:
     return choice == DARK or (choice not in (LIGHT, DARK) and system_is_dark())
 
@@ -73,11 +82,13 @@ def apply_theme(choice: str) -> bool:
         if app.style().name().lower() != "fusion":
             app.setStyle("Fusion")
         app.setPalette(dark_palette())
+        app.setPalette(dark_menu_palette(), "QMenu")
     else:
         style, palette = _light
         if app.style().name().lower() != style.lower():
             app.setStyle(style)
         app.setPalette(palette)
+        app.setPalette(palette, "QMenu")
     return dark
 
 

@@ -268,6 +268,11 @@ def test_the_dark_theme_darkens_the_window_the_plots_and_the_canvas_and_is_remem
     assert palette.color(QPalette.ColorRole.WindowText).lightness() > 200
     disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
     assert 90 < disabled.lightness() < 170  # readable, and plainly not enabled text
+    # A menu's check box (View → Presentation mode): Fusion fills it with Base and edges it in Window darkened by
+    # 140%; on the dark menu the two must differ enough to see the box.
+    menu = window.menus["view"].palette()
+    assert menu.color(QPalette.ColorRole.Base).lightness() - \
+        menu.color(QPalette.ColorRole.Window).darker(140).lightness() >= 25
     assert window.probabilities.backgroundBrush().color().lightness() < 80
     assert window.probabilities.getAxis("bottom").textPen().color().lightness() > 200
     # The canvas shows the digit as MNIST has it: white ink on black.
