@@ -97,6 +97,7 @@ _BASE = "_cnndesk_base"
 # shrinks only by more than 10 px: set back here, an axis measures again in the current font (left at presentation
 # mode's, the probability bars' digits sat 9 px to the right after it).
 AXIS_TEXT_ROOM = (30, 18)
+_FITTED = "_cnndesk_fitted_scale"  # on a view: the scale its items' sizes were last fitted to (none yet: 1)
 
 
 def _scaled_size(size: str, scale: float) -> str:
@@ -106,7 +107,7 @@ def _scaled_size(size: str, scale: float) -> str:
     return f"{float(match.group(1)) * scale:.3g}{match.group(2)}"
 
 
-def _style_label(label: pg.LabelItem, scale: float) -> None:
+def _style_label(label: pg.LabelItem, scale: float, refit: bool) -> None:
     base = label.__dict__.setdefault(_BASE, {"size": label.opts.get("size")})
     options = {}
     if base["size"] is not None:
@@ -114,10 +115,11 @@ def _style_label(label: pg.LabelItem, scale: float) -> None:
     label.setText(label.text, **options)  # also picks up the foreground colour when the label has none of its own
     # Its minimum follows the text; its size is the layout's, which keeps a larger one until told (legends, the
     # model input's step titles stayed at presentation mode's size).
-    label.resize(label.effectiveSizeHint(Qt.SizeHint.PreferredSize))
+    if refit:
+        label.resize(label.effectiveSizeHint(Qt.SizeHint.PreferredSize))
 
 
-def _style_axis(axis: pg.AxisItem, font: QFont, foreground: str) -> None:
+def _style_axis(axis: pg.AxisItem, font: QFont, foreground: str, refit: bool) -> None:
     axis.setTickFont(font)
     axis.label.setFont(font)
     if axis.__dict__.setdefault(_BASE, {"default_pen": axis._pen is None or _is_default_colour(axis.pen())}) \
@@ -125,7 +127,8 @@ def _style_axis(axis: pg.AxisItem, font: QFont, foreground: str) -> None:
         axis.setPen(foreground)
         axis.setTextPen(foreground)
     axis._updateLabel()
-    axis.textWidth, axis.textHeight = AXIS_TEXT_ROOM
+    if refit:
+        axis.textWidth, axis.textHeight = AXIS_TEXT_ROOM
     axis._updateWidth() if axis.orientation in ("left", "right") else axis._updateHeight()
     axis.picture = None  # drawn (and measured) again
     axis.update()
@@ -259,15 +262,22 @@ def style_graphics(root: QWidget) -> None:
     scale = presentation().scale
     font = QFont(QApplication.font())
     views = ([root] if isinstance(root, pg.GraphicsView) else []) + root.findChildren(pg.GraphicsView)
+    refitted = []
     for view in views:
+        # Sizes are fitted again only where the scale changed (presentation mode, its zoom): ~35 ms of relayout for
+        # the window, which a theme change or a new network (every run's start) does not need.
+        refit = view.__dict__.get(_FITTED, 1.0) != scale
+        view.__dict__[_FITTED] = scale
+        if refit:
+            refitted.append(view)
         if getattr(view, "_background", "default") == "default" or view.__dict__.get(_BASE):
             view.__dict__[_BASE] = True
             view.setBackground(background)
         for item in view.scene().items():
             if isinstance(item, pg.LabelItem):
-                _style_label(item, scale)
+                _style_label(item, scale, refit)
             elif isinstance(item, pg.AxisItem):
-                _style_axis(item, font, foreground)
+                _style_axis(item, font, foreground, refit)
             elif isinstance(item, pg.PlotDataItem) or (isinstance(item, pg.PlotCurveItem)
                                                         and not isinstance(item.parentItem(), pg.PlotDataItem)):
                 _style_curve(item)
@@ -277,12 +287,13 @@ def style_graphics(root: QWidget) -> None:
                 _style_fill(item)
             elif isinstance(item, pg.LegendItem):
                 _style_legend(item)
-        for item in view.scene().items():  # once their labels have their sizes
+        for item in view.scene().items() if refit else ():  # once their labels have their sizes
             if isinstance(item, pg.LegendItem):
                 item.updateSize()
     # Each view lays its items out again in its own size once they have their new minimums (a layout grown for
     # presentation mode's text is otherwise kept, wider than the view: the model input's steps ran off its edge).
-    QTimer.singleShot(0, lambda: _fit_views(views))
+    if refitted:
+        QTimer.singleShot(0, lambda: _fit_views(refitted))
 
 
 def _fit_views(views: list[pg.GraphicsView]) -> None:
