@@ -59,8 +59,9 @@ class _FilterRow:
         self.image.setImage(grid, autoLevels=False)
         self.bar.setLevels((-limit, limit))  # symmetric: zero stays white
 
-    def kernel_at(self, scene_pos: QPointF) -> tuple[str, np.ndarray] | None:
-        """The kernel (or template) under a point of the scene: its name and weights; None off them."""
+    def _hit(self, scene_pos: QPointF) -> tuple[str, np.ndarray, int, int] | None:
+        """The kernel (or template) under a point of the scene: its name, its weights and the weight's (row,
+        column) in it; None off them."""
         if not self.view.sceneBoundingRect().contains(scene_pos):
             return None
         point = self.view.mapSceneToView(scene_pos)
@@ -73,30 +74,22 @@ class _FilterRow:
             return None
         if self.layer.kind == "templates":
             unit = tile_row * self.columns + tile_col
-            return None if unit >= len(weights) else (f"{self.layer.name}[{unit}]", weights[unit])
+            return None if unit >= len(weights) else (f"{self.layer.name}[{unit}]", weights[unit], ky, kx)
         out_channel, in_channel = (tile_col, 0) if weights.shape[1] == 1 else (tile_row, tile_col)
-        return f"{self.layer.name}[{out_channel}, {in_channel}]", weights[out_channel, in_channel]
+        return f"{self.layer.name}[{out_channel}, {in_channel}]", weights[out_channel, in_channel], ky, kx
+
+    def kernel_at(self, scene_pos: QPointF) -> tuple[str, np.ndarray] | None:
+        """The kernel (or template) under a point of the scene: its name and weights; None off them."""
+        hit = self._hit(scene_pos)
+        return None if hit is None else hit[:2]
 
     def value_at(self, scene_pos: QPointF) -> str | None:
         """Which weight is under the pointer, and its value; None off this layer's image."""
-        if not self.view.sceneBoundingRect().contains(scene_pos):
+        hit = self._hit(scene_pos)
+        if hit is None:
             return None
-        point = self.view.mapSceneToView(scene_pos)
-        x, y = math.floor(point.x()), math.floor(point.y())
-        weights = self.layer.weights
-        h, w = weights.shape[-2:]
-        tile_row, ky = divmod(y, h + 1)
-        tile_col, kx = divmod(x, w + 1)
-        if x < 0 or y < 0 or ky >= h or kx >= w or tile_row >= self.rows or tile_col >= self.columns:
-            return None
-        if self.layer.kind == "templates":
-            unit = tile_row * self.columns + tile_col
-            if unit >= len(weights):
-                return None
-            return f"{self.layer.name}[{unit}] ({ky}, {kx}): {weights[unit, ky, kx]:+.4f}"
-        out_channel, in_channel = (tile_col, 0) if weights.shape[1] == 1 else (tile_row, tile_col)
-        value = weights[out_channel, in_channel, ky, kx]
-        return f"{self.layer.name}[{out_channel}, {in_channel}] ({ky}, {kx}): {value:+.4f}"
+        name, kernel, ky, kx = hit
+        return f"{name} ({ky}, {kx}): {kernel[ky, kx]:+.4f}"
 
 
 class FiltersView(QWidget):
