@@ -9,10 +9,10 @@ when PyTorch has loaded and when the window closes. A panel talks to the session
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 if TYPE_CHECKING:
@@ -82,3 +82,25 @@ class Panel(QObject):
             self._engine_actions.append(action)
         self._menu_entries.append((menu, action))
         return action
+
+    def add_choice_menu(self, menu: str, title: str, choices: Sequence[tuple[Any, str, str]], chosen: Any,
+                        slot: Callable[[Any], object], name: str = "") -> tuple[QMenu, QActionGroup,
+                                                                                   dict[Any, QAction]]:
+        """A submenu of ``menu`` offering one of ``choices`` — (value, text, status tip) — as checkable, exclusive
+        actions: the one whose value is ``chosen`` checked (the first if none is), ``slot(value)`` when one is
+        picked. Returns the submenu, its action group and the actions by value."""
+        submenu = QMenu(title, self.shell, objectName=name)
+        group = QActionGroup(submenu)  # exclusive
+        actions: dict[Any, QAction] = {}
+        for value, text, tip in choices:
+            action = submenu.addAction(text)
+            action.setCheckable(True)
+            action.setData(value)
+            if tip:
+                action.setStatusTip(tip)
+            group.addAction(action)
+            actions[value] = action
+        actions.get(chosen, next(iter(actions.values()))).setChecked(True)
+        group.triggered.connect(lambda action: slot(action.data()))
+        self._menu_entries.append((menu, submenu))
+        return submenu, group, actions

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QLocale, QProcess
-from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from cnndesk.locations import cnndesk_command
 
@@ -42,25 +41,14 @@ class LanguagePanel(Panel):
 
     def __init__(self, shell) -> None:
         super().__init__(shell)
-        menu = self.languageMenu = QMenu(self.tr("&Language"), shell, objectName="languageMenu")
-        self.languageGroup = QActionGroup(self, exclusive=True)
         system = QLocale.system().nativeLanguageName() or QLocale.system().name()
         choices = ((SYSTEM, self.tr("System"), self.tr("The language of the system ({language})")
                     .format(language=system)),
                    (ENGLISH, self.tr("English"), ""),
                    (CHINESE, self.tr("中文 (简体)"), ""))
-        saved = saved_language()
-        for language, text, tip in choices:
-            action = QAction(text, menu, checkable=True, checked=language == saved)
-            action.setData(language)
-            if tip:
-                action.setStatusTip(tip)
-            self.languageGroup.addAction(action)
-            menu.addAction(action)
-        if self.languageGroup.checkedAction() is None:  # a saved value from elsewhere: the system's
-            self.languageGroup.actions()[0].setChecked(True)
-        self.languageGroup.triggered.connect(self._chosen)
-        self._menu_entries.append((VIEW, menu))
+        # (a saved value from elsewhere: the system's is checked)
+        self.languageMenu, self.languageGroup, _ = self.add_choice_menu(
+            VIEW, self.tr("&Language"), choices, saved_language(), self.choose, name="languageMenu")
 
     def choose(self, language: str) -> None:
         """Remember ``language`` (SYSTEM, ENGLISH or CHINESE) and, if the window would change, offer to restart."""
@@ -93,6 +81,3 @@ class LanguagePanel(Panel):
             return False
         program, arguments = restart_command(None if reopen is None else ["gui", "--checkpoint", str(reopen)])
         return QProcess.startDetached(program, arguments)[0]
-
-    def _chosen(self, action: QAction) -> None:
-        self.choose(action.data())

@@ -15,8 +15,8 @@ import contextlib
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QMenu, QSizePolicy, QSplitter
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication, QSizePolicy, QSplitter
 
 from cnndesk.ui.presentation import DEFAULT_ZOOM, ZOOMS, presentation, style_graphics
 from cnndesk.ui.settings import open_settings
@@ -76,31 +76,13 @@ class PresentationPanel(Panel):
         self.leaveAction.triggered.connect(self.leave)
         shell.addAction(self.leaveAction)  # not in a menu: Esc, while presenting
 
-        self.zoomMenu = QMenu(self.tr("Presentation &zoom"), shell)
-        self.zoomGroup = QActionGroup(self.zoomMenu)
-        self.zoomActions: dict[float, QAction] = {}
-        for zoom in ZOOMS:
-            action = self.zoomMenu.addAction(f"×{zoom:g}")
-            action.setCheckable(True)
-            action.setChecked(zoom == self.zoom)
-            action.triggered.connect(lambda _checked=False, zoom=zoom: self.set_zoom(zoom))
-            self.zoomGroup.addAction(action)
-            self.zoomActions[zoom] = action
-        self._menu_entries.append((VIEW, self.zoomMenu))
-
-        self.themeMenu = QMenu(self.tr("&Theme"), shell)
-        self.themeGroup = QActionGroup(self.themeMenu)
-        self.themeActions: dict[str, QAction] = {}
+        self.zoomMenu, self.zoomGroup, self.zoomActions = self.add_choice_menu(
+            VIEW, self.tr("Presentation &zoom"), [(zoom, f"×{zoom:g}", "") for zoom in ZOOMS], self.zoom,
+            self.set_zoom)
         self.theme = saved_theme()
-        for theme, title in ((SYSTEM, self.tr("Follow the &system")), (LIGHT, self.tr("&Light")),
-                             (DARK, self.tr("&Dark"))):
-            action = self.themeMenu.addAction(title)
-            action.setCheckable(True)
-            action.setChecked(theme == self.theme)
-            action.triggered.connect(lambda _checked=False, theme=theme: self.set_theme(theme))
-            self.themeGroup.addAction(action)
-            self.themeActions[theme] = action
-        self._menu_entries.append((VIEW, self.themeMenu))
+        self.themeMenu, self.themeGroup, self.themeActions = self.add_choice_menu(
+            VIEW, self.tr("&Theme"), [(SYSTEM, self.tr("Follow the &system"), ""), (LIGHT, self.tr("&Light"), ""),
+                                      (DARK, self.tr("&Dark"), "")], self.theme, self.set_theme)
 
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         # New plot items (a new model's rows, a run's curves) are styled once they are in.
